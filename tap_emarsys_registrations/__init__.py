@@ -1,0 +1,1 @@
+"""Singer tap for Emarsys form registrations, read through the asynchronous export API."""

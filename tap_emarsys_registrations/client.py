@@ -1,0 +1,298 @@
+"""HTTP access to the Emarsys API: signing, the reply envelope, retries and rate limits.
+
+Every response is judged on the (HTTP status, replyCode) pair. Transient
+failures (5xx, 423, 429, replyCode errors on HTTP 200, dropped connections)
+are retried with exponential backoff; 429 waits for ``X-RateLimit-Reset``.
+Export states that the caller handles (4001, 4005, 4003) surface as their own
+exceptions. Everything else is fatal, with the Emarsys message and a hint.
+Error messages never include request headers or bodies, so no secret leaks.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+import backoff
+import requests
+
+from tap_emarsys_registrations.auth import OAuthClientCredentials
+from tap_emarsys_registrations.errors import (
+    EmarsysAPIError,
+    ExportBusyError,
+    ExportExpiredError,
+    RetriesExhaustedError,
+    TransientAPIError,
+)
+from tap_emarsys_registrations.ratelimit import RateGate
+
+if TYPE_CHECKING:
+    from singer_sdk.authenticators import APIAuthenticatorBase
+
+    from tap_emarsys_registrations.clock import Clock
+
+LOGGER: Final = logging.getLogger(__name__)
+MAX_ATTEMPTS: Final = 8
+MAX_RATE_LIMITED_ATTEMPTS: Final = 30
+BACKOFF_CAP_SECONDS: Final = 30.0
+_RETRYABLE_STATUSES: Final = frozenset({423, 429, 500, 502, 503, 504})
+_TRANSPORT_ERRORS: Final = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+PERMISSIONS: Final = {
+    "contact/getregistrations": "export.contact.registrations",
+    "export/{id}/data": "export.download",
+    "export/{id}": "export.status",
+    "field/translate": "field.list",
+    "field": "field.get",
+}
+
+
+class ExportNotReadyError(Exception):
+    """``/export/{id}/data`` answered 404/4005: the export still runs."""
+
+
+@dataclass
+class RequestStats:
+    """Counters an operator sees in the run summary."""
+
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    by_endpoint: dict[str, int] = field(default_factory=dict)
+
+
+def endpoint_name(path: str) -> str:
+    """A stable label for a path, with export ids replaced: ``export/{id}/data``."""
+    parts = [("{id}" if part.isdigit() else part) for part in path.strip("/").split("/")]
+    if parts[:2] == ["field", "translate"]:
+        return "field/translate"
+    return "/".join(parts)
+
+
+def _envelope(response: requests.Response) -> tuple[int | None, str, Any]:
+    """``(replyCode, replyText, data)`` of a JSON reply; ``(None, reason, None)`` otherwise."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None, response.reason or f"HTTP {response.status_code}", None
+    if not isinstance(body, dict):
+        return None, "reply is not a JSON object", None
+    code = body.get("replyCode")
+    return (
+        int(code) if isinstance(code, int | str) and str(code).lstrip("-").isdigit() else None,
+        str(body.get("replyText") or ""),
+        body.get("data"),
+    )
+
+
+def _hint(status: int, reply_code: int | None, text: str, endpoint: str) -> str:  # noqa: PLR0911
+    lowered = text.lower()
+    if status == 403:  # noqa: PLR2004
+        permission = PERMISSIONS.get(endpoint, endpoint)
+        return (
+            f"The API user lacks the permission '{permission}'; grant it in Emarsys under "
+            "Management > Security Settings > API users"
+        )
+    if "contact field" in lowered or "number of fields" in lowered:
+        return "Check contact_fields and the selected properties"
+    if "contactlist" in lowered or reply_code == 3006:  # noqa: PLR2004
+        return "Check contactlist"
+    if "language" in lowered:
+        return "Check language"
+    if "delimiter" in lowered:
+        return "Check delimiter"
+    if "distribution" in lowered:
+        return "Check distribution_method"
+    if "date" in lowered or "time_range" in lowered:
+        return "Check start_date, end_date and window_hours"
+    return "Check api_url and the credentials"
+
+
+class EmarsysClient:
+    """Sends signed requests to one API version and interprets the replies."""
+
+    def __init__(
+        self,
+        *,
+        api_base: str,
+        authenticator: APIAuthenticatorBase,
+        session: requests.Session,
+        clock: Clock,
+        gate: RateGate | None = None,
+        timeout: float = 300.0,
+        backoff_base: float = 1.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._api_base = api_base.rstrip("/")
+        self._auth = authenticator
+        self._session = session
+        self._clock = clock
+        self.gate = gate or RateGate(clock)
+        self._timeout = timeout
+        self._backoff_base = backoff_base
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self.stats = RequestStats()
+
+    def get(self, path: str) -> Any:  # noqa: ANN401 - the envelope's data is free-form JSON
+        """GET ``path`` and return the reply's ``data``."""
+        with self.send("GET", path) as response:
+            return _envelope(response)[2]
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:  # noqa: ANN401
+        """POST ``body`` as JSON to ``path`` and return the reply's ``data``."""
+        with self.send("POST", path, json=body) as response:
+            return _envelope(response)[2]
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: dict[str, Any] | None = None,
+        stream: bool = False,
+    ) -> requests.Response:
+        """Send a request with retries and return the successful response.
+
+        With ``stream=True`` the body is left unread; the caller closes it.
+        """
+        endpoint = endpoint_name(path)
+        url = f"{self._api_base}/{path.lstrip('/')}"
+        waits = backoff.expo(base=2, factor=self._backoff_base, max_value=BACKOFF_CAP_SECONDS)
+        next(waits)  # the generator's first value is a priming zero
+        attempts = rate_limited = 0
+        refreshed_token = False
+        while True:
+            attempts += 1
+            try:
+                return self._attempt(method, url, endpoint, json=json, stream=stream)
+            except _TokenRejectedError as rejected:
+                if refreshed_token or not isinstance(self._auth, OAuthClientCredentials):
+                    raise rejected.error from None
+                refreshed_token = True
+                self._auth.invalidate(rejected.token)
+                attempts -= 1
+                LOGGER.info("Emarsys rejected the access token; fetching a new one")
+            except TransientAPIError as exc:
+                if exc.wait_until is not None:
+                    rate_limited += 1
+                    attempts -= 1
+                    if rate_limited >= MAX_RATE_LIMITED_ATTEMPTS:
+                        raise RetriesExhaustedError(
+                            f"Emarsys {endpoint}: still rate limited after {rate_limited} "
+                            "waits; lower max_concurrent_exports or ask Emarsys for a "
+                            "higher limit",
+                        ) from None
+                    LOGGER.info("Rate limited on %s; waiting for the reset", endpoint)
+                    continue
+                if attempts >= MAX_ATTEMPTS:
+                    raise RetriesExhaustedError(
+                        f"Emarsys {endpoint} kept failing after {attempts} attempts: {exc}",
+                    ) from None
+                delay = next(waits) * (0.5 + self._rng.random() / 2)
+                self.stats.retries += 1
+                LOGGER.warning(
+                    "Emarsys %s: %s; retry %d of %d in %.1fs",
+                    endpoint,
+                    exc,
+                    attempts,
+                    MAX_ATTEMPTS - 1,
+                    delay,
+                )
+                self._clock.sleep(delay)
+
+    def _attempt(
+        self,
+        method: str,
+        url: str,
+        endpoint: str,
+        *,
+        json: dict[str, Any] | None,
+        stream: bool,
+    ) -> requests.Response:
+        self.gate.wait()
+        request = requests.Request(method, url, json=json, headers={"Accept": "*/*"})
+        prepared = self._session.prepare_request(request)
+        self._auth(prepared)  # signs this attempt: fresh nonce, or a valid token
+        bearer = prepared.headers.get("Authorization")
+        token = bearer.removeprefix("Bearer ") if bearer else None
+        self.stats.requests += 1
+        self.stats.by_endpoint[endpoint] = self.stats.by_endpoint.get(endpoint, 0) + 1
+        try:
+            response = self._session.send(prepared, timeout=self._timeout, stream=stream)
+        except _TRANSPORT_ERRORS as exc:
+            msg = f"connection failed ({type(exc).__name__})"
+            raise TransientAPIError(msg) from None
+        self.gate.observe(response.headers)
+        content_type = response.headers.get("Content-Type", "")
+        if response.status_code == 200 and content_type.startswith("text/csv"):  # noqa: PLR2004
+            return response
+        try:
+            self._check(response, endpoint, token)
+        except BaseException:
+            response.close()
+            raise
+        return response
+
+    def _check(self, response: requests.Response, endpoint: str, token: str | None) -> None:
+        status = response.status_code
+        if status == 429:  # noqa: PLR2004
+            self.stats.rate_limited += 1
+            until = self.gate.throttled(response.headers)
+            msg = "HTTP 429 too many requests"
+            raise TransientAPIError(msg, wait_until=until)
+        reply_code, text, _ = _envelope(response)
+        if status == 200 and reply_code == 0:  # noqa: PLR2004
+            return
+        if status == 200 or status in _RETRYABLE_STATUSES:  # noqa: PLR2004
+            code = f", replyCode {reply_code}" if reply_code is not None else ""
+            msg = f"HTTP {status}{code} {text}".strip()
+            raise TransientAPIError(msg)
+        if reply_code == 4001:  # noqa: PLR2004
+            raise ExportBusyError(text)
+        if reply_code == 4005:  # noqa: PLR2004
+            raise ExportNotReadyError(text)
+        if status == 410 or reply_code == 4003:  # noqa: PLR2004
+            raise ExportExpiredError(text or "Exported data is not available.")
+        unauthorized = status == 401  # noqa: PLR2004
+        error = EmarsysAPIError(
+            status=status,
+            reply_code=reply_code,
+            reply_text=text,
+            endpoint=endpoint,
+            hint=(
+                self._auth_hint(response, text)
+                if unauthorized
+                else _hint(status, reply_code, text, endpoint)
+            ),
+        )
+        if unauthorized and token is not None:
+            raise _TokenRejectedError(error, token)
+        raise error
+
+    def _auth_hint(self, response: requests.Response, text: str) -> str:
+        if isinstance(self._auth, OAuthClientCredentials):
+            return "Check client_id and client_secret, and that the API user is active"
+        if "time" in text.lower():
+            server_date = response.headers.get("Date", "unknown")
+            local = self._clock.now().strftime("%a, %d %b %Y %H:%M:%S GMT")
+            return (
+                f"WSSE requires this machine's clock to be within 5 minutes of Emarsys: "
+                f"the server's Date header says {server_date}, this machine says {local}. "
+                "Check the clock (NTP)"
+            )
+        return "Check username and secret"
+
+
+class _TokenRejectedError(Exception):
+    """A 401 on a bearer token: refresh the token once, then give up."""
+
+    def __init__(self, error: EmarsysAPIError, token: str) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.token = token

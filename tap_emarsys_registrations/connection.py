@@ -1,0 +1,47 @@
+"""Builds the HTTP client for the configured API version and authentication."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import requests
+
+from tap_emarsys_registrations.auth import OAuthClientCredentials, WsseAuthenticator
+from tap_emarsys_registrations.client import EmarsysClient
+from tap_emarsys_registrations.settings import OAuthCredentials
+
+if TYPE_CHECKING:
+    from singer_sdk.authenticators import APIAuthenticatorBase
+
+    from tap_emarsys_registrations.clock import Clock
+    from tap_emarsys_registrations.settings import Settings
+
+
+def connect(settings: Settings, clock: Clock, user_agent: str) -> EmarsysClient:
+    """A client for ``settings.api_base``, signing with OAuth 2.0 or WSSE."""
+    session = requests.Session()
+    session.headers["User-Agent"] = user_agent
+    credentials = settings.credentials
+    authenticator: APIAuthenticatorBase
+    if isinstance(credentials, OAuthCredentials):
+        authenticator = OAuthClientCredentials(
+            token_url=credentials.token_url,
+            client_id=credentials.client_id,
+            client_secret=credentials.client_secret,
+            session=session,
+            timeout=min(settings.request_timeout, 60.0),
+            clock=clock,
+        )
+    else:
+        authenticator = WsseAuthenticator(
+            username=credentials.username,
+            secret=credentials.secret,
+            clock=clock,
+        )
+    return EmarsysClient(
+        api_base=settings.api_base,
+        authenticator=authenticator,
+        session=session,
+        clock=clock,
+        timeout=settings.request_timeout,
+    )

@@ -1,0 +1,231 @@
+"""Streaming CSV bytes into typed records.
+
+The body is never held in memory: network chunks feed an incremental UTF-8
+decoder (``utf-8-sig`` drops a BOM) and the ``csv`` module, which handles
+RFC 4180 quoting, embedded delimiters and newlines in values. Columns are
+mapped by position (``user_id``, the requested fields in request order, then
+the timestamp), never by header text; a header, when present, is checked.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any, Final
+
+from tap_emarsys_registrations.errors import CSVFormatError, TruncatedDownloadError
+from tap_emarsys_registrations.fields import REGISTERED_AT, USER_ID, WINDOW_START, Field
+from tap_emarsys_registrations.windows import iso_utc
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+
+    from tap_emarsys_registrations.timestamps import LocalTimestampConverter
+    from tap_emarsys_registrations.windows import Window
+
+READ_BUFFER_BYTES: Final = 1 << 16
+# Emarsys "largetext" fields are unlimited; the csv default of 128 KiB is not.
+FIELD_SIZE_LIMIT: Final = 64 * 1024 * 1024
+_COMMA_DECIMAL: Final = re.compile(r"^-?\d+,\d+$")
+_DATE_FORMATS: Final = ("%d.%m.%Y", "%Y/%m/%d")
+
+
+class ChunkReader(io.RawIOBase):
+    """A readable byte stream over an iterator of chunks; remembers the last byte."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        super().__init__()
+        self._chunks = iter(chunks)
+        self._pending = b""
+        self.bytes_read = 0
+        self.last_byte = b""
+
+    def readable(self) -> bool:  # noqa: D102 - io.RawIOBase protocol
+        return True
+
+    def readinto(self, buffer: Any) -> int:  # noqa: ANN401, D102 - io.RawIOBase protocol
+        while not self._pending:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._pending = chunk
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        self.bytes_read += size
+        self.last_byte = buffer[size - 1 : size]
+        return size
+
+
+def iter_rows(reader: ChunkReader, delimiter: str) -> Iterator[list[str]]:
+    """Yield CSV rows from ``reader``; raises on a body cut inside a quoted value."""
+    if csv.field_size_limit() < FIELD_SIZE_LIMIT:
+        csv.field_size_limit(FIELD_SIZE_LIMIT)
+    text = io.TextIOWrapper(
+        io.BufferedReader(reader, READ_BUFFER_BYTES),
+        encoding="utf-8-sig",
+        newline="",
+    )
+    try:
+        yield from csv.reader(text, delimiter=delimiter, strict=True)
+    except csv.Error as exc:
+        msg = f"CSV ended or broke inside a value: {exc}"
+        raise TruncatedDownloadError(msg) from None
+    except UnicodeDecodeError as exc:
+        msg = f"body is not valid UTF-8 ({exc.reason})"
+        raise TruncatedDownloadError(msg) from None
+
+
+def cast_number(raw: str) -> Decimal | None:
+    """Emarsys numeric value to Decimal, keeping all its digits; '' is null."""
+    if raw == "":
+        return None
+    text = raw.strip()
+    if _COMMA_DECIMAL.match(text):
+        text = text.replace(",", ".")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        msg = f"{raw!r} is not a number"
+        raise ValueError(msg) from None
+    if not value.is_finite():
+        msg = f"{raw!r} is not a finite number"
+        raise ValueError(msg)
+    return value
+
+
+def cast_date(raw: str) -> str | None:
+    """Emarsys date to ``YYYY-MM-DD``; other layouts are converted when unambiguous."""
+    if raw == "":
+        return None
+    text = raw.strip()
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        pass
+    for layout in _DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(text, layout).date().isoformat()  # noqa: DTZ007
+        except ValueError:
+            continue
+    return text  # kept verbatim rather than lost; the schema's format is advisory
+
+
+def cast_text(raw: str) -> str | None:
+    """Text values pass through; '' is null."""
+    return raw if raw != "" else None
+
+
+def caster_for(field: Field) -> Callable[[str], Any]:
+    """The cast for one column, chosen once per export."""
+    if field.kind == "number":
+        return cast_number
+    if field.kind == "date":
+        return cast_date
+    return cast_text
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """The columns an export was asked for."""
+
+    fields: tuple[Field, ...]
+    with_timestamp: bool
+    header: bool
+    header_names: tuple[str, ...]
+
+    @property
+    def width(self) -> int:
+        """Number of columns per row."""
+        return 1 + len(self.fields) + (1 if self.with_timestamp else 0)
+
+
+def _normalise(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+class RecordBuilder:
+    """Turns the rows of one export into records of one window."""
+
+    def __init__(
+        self,
+        layout: Layout,
+        window: Window,
+        converter: LocalTimestampConverter,
+        describe: str,
+    ) -> None:
+        self._layout = layout
+        self._window = window
+        self._converter = converter
+        self._describe = describe
+        self._names = [f.property_name for f in layout.fields]
+        self._casters = [caster_for(f) for f in layout.fields]
+        self._window_start = iso_utc(window.start)
+        self._low = self._window_start
+        self._high = iso_utc(window.end)
+
+    def error(self, row_number: int, problem: str) -> CSVFormatError:
+        """A format error that names the export, the window and the row."""
+        return CSVFormatError(f"{self._describe}, CSV row {row_number}: {problem}")
+
+    def check_header(self, row: list[str]) -> None:
+        """Compare a header row with the requested columns.
+
+        Raises:
+            CSVFormatError: on a different column count, a first column other than
+                ``user_id``, or a field name that differs from the catalog's.
+        """
+        layout = self._layout
+        if len(row) != layout.width:
+            raise self.error(1, f"header has {len(row)} columns, expected {layout.width}")
+        if _normalise(row[0]) != USER_ID:
+            raise self.error(1, f"first header column is {row[0]!r}, expected 'user_id'")
+        for position, (got, expected) in enumerate(
+            zip(row[1:], layout.header_names, strict=False),
+            start=2,
+        ):
+            if expected and _normalise(got) != _normalise(expected):
+                raise self.error(
+                    1,
+                    f"header column {position} is {got!r}, expected {expected!r} "
+                    "(the export does not have the requested fields)",
+                )
+
+    def build(self, row: list[str], row_number: int) -> dict[str, Any] | None:
+        """The record for one data row, or None when the row lies outside the window.
+
+        Raises:
+            CSVFormatError: for a row of the wrong width or with a bad value.
+        """
+        layout = self._layout
+        if len(row) != layout.width:
+            raise self.error(row_number, f"{len(row)} columns, expected {layout.width}")
+        try:
+            user_id = int(row[0])
+        except ValueError:
+            raise self.error(row_number, f"user_id {row[0]!r} is not an integer") from None
+        registered_at: str | None = None
+        if layout.with_timestamp:
+            raw = row[-1]
+            if raw != "":
+                try:
+                    registered_at = self._converter.to_utc_string(raw)
+                except ValueError as exc:
+                    raise self.error(row_number, str(exc)) from None
+                if not self._low <= registered_at < self._high:
+                    return None
+        record: dict[str, Any] = {
+            USER_ID: user_id,
+            REGISTERED_AT: registered_at,
+            WINDOW_START: self._window_start,
+        }
+        try:
+            for name, cast, raw_value in zip(self._names, self._casters, row[1:], strict=False):
+                record[name] = cast(raw_value)
+        except ValueError as exc:
+            raise self.error(row_number, str(exc)) from None
+        return record

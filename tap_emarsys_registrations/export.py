@@ -1,0 +1,202 @@
+"""The life of one Emarsys export: start it, wait for it, open its download.
+
+One method per API call, named statuses, and a deadline with a polling
+interval that grows to a cap. "Job not ready" is job state, not a transport
+error, so it never goes through the HTTP retry budget.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Final
+
+from tap_emarsys_registrations.client import ExportNotReadyError
+from tap_emarsys_registrations.errors import (
+    EmarsysAPIError,
+    ExportBusyError,
+    ExportFailedError,
+    ExportTimeoutError,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    import requests
+
+    from tap_emarsys_registrations.client import EmarsysClient
+    from tap_emarsys_registrations.clock import Clock
+    from tap_emarsys_registrations.settings import ExportOptions
+
+LOGGER: Final = logging.getLogger(__name__)
+GROWTH: Final = 1.5
+
+
+class ExportStatus(StrEnum):
+    """Statuses of ``GET /export/{id}``; ``ready`` still means "not downloadable yet"."""
+
+    SCHEDULED = "scheduled"
+    IN_PROGRESS = "in progress"
+    READY = "ready"
+    DONE = "done"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRequest:
+    """The body of one ``POST /contact/getregistrations``."""
+
+    time_range: tuple[str, str]
+    contact_fields: tuple[int, ...]
+    options: ExportOptions
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body Emarsys expects."""
+        options = self.options
+        body: dict[str, Any] = {
+            "distribution_method": options.distribution_method,
+            "time_range": list(self.time_range),
+            "contact_fields": list(self.contact_fields),
+            "delimiter": options.delimiter,
+            "add_field_names_header": int(options.add_field_names_header),
+            "with_timestamp": int(options.with_timestamp),
+            "language": options.language,
+        }
+        if options.contactlist is not None:
+            body["contactlist"] = options.contactlist
+        if options.notification_url is not None:
+            body["notification_url"] = options.notification_url
+        return body
+
+    def fingerprint(self) -> str:
+        """A short digest of the body, so a saved export is reused only for identical settings."""
+        canonical = json.dumps(self.body(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class PollPolicy:
+    """How often to ask for a status, and for how long."""
+
+    interval: float
+    max_interval: float
+    timeout: float
+
+    def intervals(self) -> Iterator[float]:
+        """Waits between polls: ``interval`` growing by 1.5x up to ``max_interval``."""
+        wait = self.interval
+        while True:
+            yield wait
+            wait = min(wait * GROWTH, self.max_interval)
+
+
+class ExportJobs:
+    """Starts, polls and downloads exports through one client."""
+
+    def __init__(self, client: EmarsysClient, policy: PollPolicy, clock: Clock) -> None:
+        self._client = client
+        self._policy = policy
+        self._clock = clock
+
+    def start(self, request: ExportRequest, describe: str) -> int:
+        """Start an export and return its id.
+
+        A 4001 reply (an identical export is still running, e.g. one a killed
+        run started) is waited out until ``export_timeout_seconds``.
+        """
+        deadline = self._clock.monotonic() + self._policy.timeout
+        waits = self._policy.intervals()
+        while True:
+            try:
+                data = self._client.post("contact/getregistrations", request.body())
+            except ExportBusyError:
+                wait = next(waits)
+                if self._clock.monotonic() + wait > deadline:
+                    raise ExportTimeoutError(
+                        f"{describe}: Emarsys kept answering 4001 (an identical export is "
+                        f"running) for {self._policy.timeout:g}s (export_timeout_seconds); "
+                        "rerun later",
+                    ) from None
+                LOGGER.info(
+                    "%s: an identical export is still running (4001); retrying in %.1fs",
+                    describe,
+                    wait,
+                )
+                self._clock.sleep(wait)
+                continue
+            try:
+                return int(data["id"])
+            except (TypeError, KeyError, ValueError):
+                raise EmarsysAPIError(
+                    status=200,
+                    reply_code=0,
+                    reply_text="the reply carried no export id",
+                    endpoint="contact/getregistrations",
+                    hint="Check api_url: it must point at the Emarsys API",
+                ) from None
+
+    def status(self, export_id: int) -> str:
+        """The export's current status text."""
+        data = self._client.get(f"export/{export_id}")
+        status = data.get("status") if isinstance(data, dict) else None
+        return str(status or "").strip().lower()
+
+    def wait_until_done(
+        self,
+        export_id: int,
+        describe: str,
+        on_status: Callable[[str, float], None],
+    ) -> None:
+        """Poll until the export is ``done``.
+
+        Raises:
+            ExportFailedError: the export ended in ``error``.
+            ExportTimeoutError: it was not done within ``export_timeout_seconds``.
+        """
+        started = self._clock.monotonic()
+        deadline = started + self._policy.timeout
+        waits = self._policy.intervals()
+        last = ""
+        while True:
+            status = self.status(export_id)
+            if status != last:
+                on_status(status, self._clock.monotonic() - started)
+                last = status
+            if status == ExportStatus.DONE:
+                return
+            if status == ExportStatus.ERROR:
+                raise ExportFailedError(
+                    f"{describe}: Emarsys export {export_id} ended in status 'error'. The "
+                    "bookmark stays before this window, so a rerun exports it again; if it "
+                    "keeps failing, lower window_hours or select fewer fields",
+                )
+            if status not in set(ExportStatus):
+                LOGGER.warning("%s: unknown export status %r; waiting", describe, status)
+            wait = next(waits)
+            if self._clock.monotonic() + wait > deadline:
+                raise ExportTimeoutError(
+                    f"{describe}: export {export_id} is still '{status}' after "
+                    f"{self._policy.timeout:g}s (export_timeout_seconds). A rerun resumes "
+                    "waiting for this export; raise export_timeout_seconds if exports take "
+                    "longer",
+                )
+            self._clock.sleep(wait)
+
+    def open_download(self, export_id: int, describe: str) -> requests.Response:
+        """Open the streamed CSV body, waiting while Emarsys still answers 4005."""
+        deadline = self._clock.monotonic() + self._policy.timeout
+        waits = self._policy.intervals()
+        while True:
+            try:
+                return self._client.send("GET", f"export/{export_id}/data", stream=True)
+            except ExportNotReadyError:
+                wait = next(waits)
+                if self._clock.monotonic() + wait > deadline:
+                    raise ExportTimeoutError(
+                        f"{describe}: the data of export {export_id} stayed unavailable "
+                        f"(4005) for {self._policy.timeout:g}s (export_timeout_seconds)",
+                    ) from None
+                self._clock.sleep(wait)

@@ -1,0 +1,145 @@
+"""The ``registrations`` stream: windows from the bookmark to the end date."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from singer_sdk import Stream
+from typing_extensions import override
+
+from tap_emarsys_registrations.checkpoint import StreamCheckpoint
+from tap_emarsys_registrations.csv_records import Layout
+from tap_emarsys_registrations.errors import ConfigError
+from tap_emarsys_registrations.export import ExportJobs, PollPolicy
+from tap_emarsys_registrations.fields import (
+    DEFAULT_FIELD_IDS,
+    MAX_FIELDS_PER_EXPORT,
+    REGISTERED_AT,
+    USER_ID,
+    WINDOW_START,
+    Field,
+    build_schema,
+    resolve_contact_fields,
+)
+from tap_emarsys_registrations.pipeline import ExportPlan, Extraction
+from tap_emarsys_registrations.progress import RunProgress
+from tap_emarsys_registrations.windows import floor_second, plan_windows
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from singer_sdk import Tap
+    from singer_sdk.helpers.types import Context
+    from singer_sdk.singerlib import MetadataMapping
+
+    from tap_emarsys_registrations.client import EmarsysClient
+    from tap_emarsys_registrations.clock import Clock
+    from tap_emarsys_registrations.settings import Settings
+
+
+class RegistrationsStream(Stream):
+    """Contacts who registered through an Emarsys form, one record per registration."""
+
+    name = "registrations"
+    primary_keys: ClassVar[list[str]] = [USER_ID, REGISTERED_AT]
+    replication_key = WINDOW_START
+    # Records arrive window by window and carry their window's start, so every
+    # STATE (also the SDK's mid-window ones) points at the first unfinished window.
+    is_sorted = True
+
+    def __init__(
+        self,
+        tap: Tap,
+        *,
+        fields: tuple[Field, ...],
+        header_names: Mapping[int, str],
+        settings: Settings,
+        client: EmarsysClient,
+        clock: Clock,
+    ) -> None:
+        self._fields = fields
+        self._header_names = header_names
+        self._settings = settings
+        self._client = client
+        self._clock = clock
+        super().__init__(tap, schema=build_schema(fields))
+
+    @property
+    @override
+    def metadata(self) -> MetadataMapping:
+        metadata = super().metadata
+        if self._tap_input_catalog is None and not getattr(self, "_defaults_marked", False):
+            self._defaults_marked = True
+            default_ids = set(DEFAULT_FIELD_IDS)
+            for field in self._fields:
+                if field.id not in default_ids:
+                    metadata[("properties", field.property_name)].selected_by_default = False
+        return metadata
+
+    def export_fields(self) -> list[Field]:
+        """The fields each export asks for: ``contact_fields``, else the selected properties.
+
+        Raises:
+            ConfigError: when none or more than 20 fields would be exported.
+        """
+        configured = self._settings.export.contact_fields
+        if configured is not None:
+            chosen = resolve_contact_fields(configured, self._fields)
+        else:
+            mask = self.mask
+            chosen = [f for f in self._fields if mask.get(("properties", f.property_name), False)]
+        if not chosen:
+            raise ConfigError(
+                "contact_fields",
+                "no contact field is selected; select at least one property "
+                "(meltano select) or set contact_fields",
+            )
+        if len(chosen) > MAX_FIELDS_PER_EXPORT:
+            raise ConfigError(
+                "contact_fields",
+                f"{len(chosen)} fields are selected; an Emarsys export takes at most "
+                f"{MAX_FIELDS_PER_EXPORT}. Select fewer properties or set contact_fields",
+            )
+        return chosen
+
+    def end_of_range(self) -> dt.datetime:
+        """``end_date``, but never later than now minus the safety lag."""
+        latest = floor_second(self._clock.now() - self._settings.safety_lag)
+        end = self._settings.end_date
+        if end is None:
+            return latest
+        if end > latest:
+            self.logger.info("end_date %s is in the future; stopping at %s", end, latest)
+            return latest
+        return end
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        settings = self._settings
+        fields = tuple(self.export_fields())
+        start = self.get_starting_timestamp(context) or settings.start_date
+        windows = plan_windows(
+            floor_second(start.astimezone(dt.UTC)),
+            self.end_of_range(),
+            settings.window,
+        )
+        options = settings.export
+        layout = Layout(
+            fields=fields,
+            with_timestamp=options.with_timestamp,
+            header=options.add_field_names_header,
+            header_names=tuple(self._header_names.get(f.id, "") for f in fields),
+        )
+        jobs = ExportJobs(
+            self._client,
+            PollPolicy(settings.poll_interval, settings.poll_interval_max, settings.export_timeout),
+            self._clock,
+        )
+        extraction = Extraction(
+            jobs,
+            ExportPlan(layout=layout, options=options, zone=settings.export_timezone),
+            StreamCheckpoint(self, context),
+            RunProgress(self.logger, self._clock, self._client.stats, self._client.gate),
+        )
+        yield from extraction.run(windows)
