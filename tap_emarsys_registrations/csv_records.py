@@ -57,7 +57,7 @@ class ChunkReader(io.RawIOBase):
         buffer[:size] = self._pending[:size]
         self._pending = self._pending[size:]
         self.bytes_read += size
-        self.last_byte = buffer[size - 1 : size]
+        self.last_byte = bytes(buffer[size - 1 : size])
         return size
 
 

@@ -87,13 +87,14 @@ def names_by_id(entries: Iterable[Mapping[str, Any]]) -> dict[int, str]:
     return {int(entry["id"]): str(entry.get("name") or "") for entry in entries}
 
 
-def _property_type(field: Field) -> th.JSONTypeHelper[Any]:
+def _property(field: Field) -> th.Property[Any]:
     description = f"Emarsys field {field.id} '{field.name}' ({field.application_type})"
+    kind: type[th.JSONTypeHelper[Any]] = th.StringType
     if field.kind == "number":
-        return th.NumberType(description=description)
-    if field.kind == "date":
-        return th.DateType(description=description)
-    return th.StringType(description=description)
+        kind = th.NumberType
+    elif field.kind == "date":
+        kind = th.DateType
+    return th.Property(field.property_name, kind, description=description)
 
 
 def build_schema(fields: Sequence[Field]) -> dict[str, Any]:
@@ -112,7 +113,7 @@ def build_schema(fields: Sequence[Field]) -> dict[str, Any]:
             description="Start (UTC) of the export window the row came from; the bookmark",
         ),
     ]
-    properties.extend(th.Property(f.property_name, _property_type(f)) for f in fields)
+    properties.extend(_property(f) for f in fields)
     return th.PropertiesList(*properties).to_dict()
 
 

@@ -71,9 +71,14 @@ class RegistrationsStream(Stream):
         metadata = super().metadata
         if self._tap_input_catalog is None and not getattr(self, "_defaults_marked", False):
             self._defaults_marked = True
-            default_ids = set(DEFAULT_FIELD_IDS)
+            configured = self._settings.export.contact_fields
+            defaults = (
+                resolve_contact_fields(configured, self._fields)
+                if configured is not None
+                else [f for f in self._fields if f.id in DEFAULT_FIELD_IDS]
+            )
             for field in self._fields:
-                if field.id not in default_ids:
+                if field not in defaults:
                     metadata[("properties", field.property_name)].selected_by_default = False
         return metadata
 

@@ -114,7 +114,7 @@ CONFIG_SCHEMA = th.PropertiesList(
         "language",
         th.StringType,
         default="en",
-        allowed_values=LANGUAGES,
+        allowed_values=list(LANGUAGES),
         title="Language",
         description="Language of the CSV header and of choice-field labels.",
     ),

@@ -16,7 +16,9 @@ def test_wsse_digest_known_answer() -> None:
 
 
 def test_wsse_header_layout() -> None:
-    header = wsse_header("customer001", "secret", "a87ff679a2f3e71d9181a67b7542122c", "2016-07-20T12:34:56+00:00")
+    header = wsse_header(
+        "customer001", "secret", "a87ff679a2f3e71d9181a67b7542122c", "2016-07-20T12:34:56+00:00"
+    )
     assert header == (
         'UsernameToken Username="customer001", '
         'PasswordDigest="NzVhOTg3Yjg2NTcyZmE1OWMwYzIxNWQ5ZDgyMzgxZWExOGI3NGFjZQ==", '

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -36,7 +37,9 @@ near_dst = st.sampled_from(DST_2024).flatmap(
 )
 
 
-def _covered_by_all_readings(low: dt.datetime, high: dt.datetime, zone: ZoneInfo, u: dt.datetime) -> None:
+def _covered_by_all_readings(
+    low: dt.datetime, high: dt.datetime, zone: ZoneInfo, u: dt.datetime
+) -> None:
     """``u``'s row is inside the local range however the server reads the bounds."""
     local = wall_time(u, zone)
     assert low < local < high, "naive wall-clock reading, exclusive bounds"
@@ -46,14 +49,20 @@ def _covered_by_all_readings(low: dt.datetime, high: dt.datetime, zone: ZoneInfo
         assert lo < u < hi, f"UTC reading with fold={fold}"
 
 
-@given(start=st.one_of(instants, near_dst), hours=st.sampled_from([1, 2, 3, 6, 24, 0.5]), count=st.integers(1, 30))
+@given(
+    start=st.one_of(instants, near_dst),
+    hours=st.sampled_from([1, 2, 3, 6, 24, 0.5]),
+    count=st.integers(1, 30),
+)
 @settings(max_examples=300, deadline=None)
-def test_windows_tile_the_range_without_gap_or_overlap(start: dt.datetime, hours: float, count: int) -> None:
+def test_windows_tile_the_range_without_gap_or_overlap(
+    start: dt.datetime, hours: float, count: int
+) -> None:
     end = start + dt.timedelta(hours=hours * count) - dt.timedelta(minutes=7)
     windows = plan_windows(start, end, dt.timedelta(hours=hours))
     assert windows[0].start == start
     assert windows[-1].end == end
-    for before, after in zip(windows, windows[1:], strict=False):
+    for before, after in itertools.pairwise(windows):
         assert before.end == after.start
     assert all(w.start < w.end for w in windows)
 
@@ -84,7 +93,9 @@ def test_local_range_covers_every_instant_of_the_window(
 @pytest.mark.parametrize("hour", range(-3, 4))
 def test_every_second_of_the_vienna_dst_hours_is_covered(hour: int) -> None:
     for transition in DST_2024:
-        window = Window(transition + dt.timedelta(hours=hour), transition + dt.timedelta(hours=hour + 1))
+        window = Window(
+            transition + dt.timedelta(hours=hour), transition + dt.timedelta(hours=hour + 1)
+        )
         low, high = local_request_range(window, VIENNA)
         for second in range(0, 3600, 7):
             _covered_by_all_readings(low, high, VIENNA, window.start + dt.timedelta(seconds=second))
@@ -92,13 +103,17 @@ def test_every_second_of_the_vienna_dst_hours_is_covered(hour: int) -> None:
 
 def test_fall_back_hour_window_gets_a_range_later_than_its_start() -> None:
     # [00:00Z, 01:00Z) on 2024-10-27 is 02:00 CEST .. 02:00 CET: same wall time at both ends.
-    window = Window(dt.datetime(2024, 10, 27, 0, tzinfo=UTC), dt.datetime(2024, 10, 27, 1, tzinfo=UTC))
+    window = Window(
+        dt.datetime(2024, 10, 27, 0, tzinfo=UTC), dt.datetime(2024, 10, 27, 1, tzinfo=UTC)
+    )
     low, high = local_request_range(window, VIENNA)
     assert (low, high) == (dt.datetime(2024, 10, 27, 1, 59, 59), dt.datetime(2024, 10, 27, 3, 0))  # noqa: DTZ001
 
 
 def test_plain_window_is_widened_by_one_second_each_side() -> None:
-    window = Window(dt.datetime(2024, 1, 10, 23, tzinfo=UTC), dt.datetime(2024, 1, 11, 23, tzinfo=UTC))
+    window = Window(
+        dt.datetime(2024, 1, 10, 23, tzinfo=UTC), dt.datetime(2024, 1, 11, 23, tzinfo=UTC)
+    )
     low, high = local_request_range(window, VIENNA)
     assert (low, high) == (dt.datetime(2024, 1, 10, 23, 59, 59), dt.datetime(2024, 1, 12, 0, 0, 0))  # noqa: DTZ001
 
