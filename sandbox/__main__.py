@@ -1,0 +1,113 @@
+"""Command line: ``python -m sandbox --port 8765 ...`` serves until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from sandbox.config import BOUNDS, FRAMINGS, SandboxConfig
+from sandbox.server import Sandbox
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from types import FrameType
+
+
+def _start(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the CLI argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox",
+        description="Serve a local Emarsys API simulator on 127.0.0.1.",
+    )
+    add = parser.add_argument
+    add("--port", type=int, default=8765, help="port to bind (0 = any free port)")
+    add(
+        "--start",
+        type=_start,
+        default=SandboxConfig().start,
+        help="dataset start, ISO date/datetime (UTC if no offset)",
+    )
+    add("--days", type=int, default=4, help="number of days of registrations")
+    add("--per-day", type=int, default=40, help="random registrations per UTC day")
+    add("--seed", type=int, default=42, help="dataset and fault RNG seed")
+    add("--export-delay", type=float, default=0.0, help="seconds until an export is done")
+    add("--expiry", type=float, default=None, help="seconds after done until /data is gone")
+    add(
+        "--bounds",
+        choices=BOUNDS,
+        default="[]",
+        metavar="BOUNDS",
+        help="time_range bound inclusivity: one of [] [) (] () (default [])",
+    )
+    add("--bom", action="store_true", help="prefix CSV downloads with a UTF-8 BOM")
+    add("--lf", action="store_true", help="end CSV lines with \\n instead of \\r\\n")
+    add("--framing", choices=FRAMINGS, default="content-length", help="CSV body framing")
+    add("--chunk-size", type=int, default=65536, help="bytes per socket write of CSV bodies")
+    add("--rate-limit", type=int, default=None, help="requests per window (default off)")
+    add("--rate-window", type=float, default=60.0, help="rate-limit window in seconds")
+    add("--token-ttl", type=float, default=3600.0, help="OAuth token lifetime in seconds")
+    add("--clock-offset", type=float, default=0.0, help="server clock offset in seconds")
+    add(
+        "--permissions",
+        default=None,
+        help="comma-separated permissions of the API user (default: all)",
+    )
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> SandboxConfig:
+    """Translate parsed CLI arguments into a ``SandboxConfig``."""
+    permissions = None
+    if args.permissions is not None:
+        permissions = frozenset(p.strip() for p in args.permissions.split(",") if p.strip())
+    return SandboxConfig(
+        port=args.port,
+        seed=args.seed,
+        start=args.start,
+        days=args.days,
+        per_day=args.per_day,
+        token_ttl_seconds=args.token_ttl,
+        export_delay_seconds=args.export_delay,
+        export_expiry_seconds=args.expiry,
+        bounds=args.bounds,
+        bom=args.bom,
+        crlf=not args.lf,
+        framing=args.framing,
+        chunk_size=args.chunk_size,
+        rate_limit_per_minute=args.rate_limit,
+        rate_limit_window_seconds=args.rate_window,
+        permissions=permissions,
+        clock_offset_seconds=args.clock_offset,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the sandbox until SIGTERM or SIGINT; return the exit status."""
+    args = build_parser().parse_args(argv)
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        del signum, frame
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    with Sandbox(config_from_args(args)) as sandbox:
+        print(json.dumps(sandbox.credentials()), flush=True)
+        while not stop.wait(0.5):
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

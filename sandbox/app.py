@@ -1,0 +1,255 @@
+"""The simulated Emarsys API: OAuth token endpoint and the /api/v2|v3 resources."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from sandbox.auth import TokenStore, WsseVerifier, parse_basic
+from sandbox.config import Faults, SandboxConfig
+from sandbox.csvrender import CsvBody, CsvSpec
+from sandbox.dataset import Dataset
+from sandbox.exports import ExportStore
+from sandbox.fields import LANGUAGES, all_fields
+from sandbox.ratelimit import TOO_MANY_REQUESTS, TOO_MANY_REQUESTS_CODE, RateLimiter
+from sandbox.replies import CSV_TYPE, ApiError, Reply, envelope, ok, plain_json
+from sandbox.requestlog import RequestLog
+from sandbox.validation import INVALID_LANGUAGE, INVALID_LANGUAGE_CODE, validate_registrations
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sandbox.requestlog import IncomingRequest
+
+    Handler = Callable[[IncomingRequest, list[str]], Reply]
+
+CONTACT_LISTS = (
+    {
+        "id": "700000001",
+        "name": "newsletter_subscribers",
+        "created": "2023-01-10 09:15:00",
+        "type": 0,
+    },
+    {"id": "700000002", "name": "Gewinnspiel 2024", "created": "2024-02-01 12:00:00", "type": 0},
+)
+_SERVER_ERRORS = (
+    (500, 1, "Database connection error"),
+    (502, 1003, "Repeated unsuccessful queries are ignored for a period of time."),
+    (503, 1003, "The system is overloaded for this resource."),
+)
+_REPLY_CODE_ERRORS = ((1003, "An internal error occurred."), (2011, "Internal error"))
+
+
+class SandboxApp:
+    """Stateful request handling for one sandbox server (shared by all handler threads)."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        """Build dataset, credential stores, limiter and export store for ``config``."""
+        self.config = config
+        self.dataset = Dataset(config)
+        self.faults = Faults()
+        self.fault_lock = threading.Lock()
+        self._rng = random.Random(config.seed)
+        self.tokens = TokenStore(config.token_ttl_seconds, self.now)
+        self.wsse = WsseVerifier(config.username, config.secret, self.now)
+        limit = config.rate_limit_per_minute
+        window = config.rate_limit_window_seconds
+        self.limiter = RateLimiter(limit, window, self.now) if limit is not None else None
+        self.exports = ExportStore(config.export_delay_seconds)
+        self.log = RequestLog()
+        self._routes: list[tuple[tuple[str, ...], str, str, Handler]] = [
+            (("field",), "GET", "field.get", self._fields),
+            (("field", "translate", "*"), "GET", "field.list", self._fields),
+            (("contactlist",), "GET", "contactlist.list", self._contact_lists),
+            (
+                ("contact", "getregistrations"),
+                "POST",
+                "export.contact.registrations",
+                self._start_export,
+            ),
+            (("export", "*"), "GET", "export.status", self._export_status),
+            (("export", "*", "data"), "GET", "export.download", self._export_data),
+        ]
+
+    def now(self) -> float:
+        """Return the server clock (real time plus the configured offset), epoch seconds."""
+        return time.time() + self.config.clock_offset_seconds
+
+    def handle(self, request: IncomingRequest) -> Reply:
+        """Answer one logged request (token endpoint, /api or unknown path)."""
+        if request.path == self.config.token_path:
+            return self._rate_limited(request, self._token)
+        if request.path.startswith("/api/"):
+            return self._rate_limited(request, self._api)
+        return envelope(404, 1, "Not Found")
+
+    def _rate_limited(
+        self,
+        request: IncomingRequest,
+        handler: Callable[[IncomingRequest], Reply],
+    ) -> Reply:
+        decision = self.limiter.hit() if self.limiter is not None else None
+        if decision is not None and not decision.allowed:
+            reply = envelope(429, TOO_MANY_REQUESTS_CODE, TOO_MANY_REQUESTS)
+        else:
+            try:
+                reply = handler(request)
+            except ApiError as error:
+                reply = error.reply()
+        if decision is not None:
+            reply.headers.update(decision.headers())
+        return reply
+
+    def _token(self, request: IncomingRequest) -> Reply:
+        if request.method != "POST":
+            return plain_json(405, {"error": "invalid_request"})
+        credentials = parse_basic(request.header("Authorization"))
+        if credentials != (self.config.client_id, self.config.client_secret):
+            reply = plain_json(401, {"error": "invalid_client"})
+            reply.headers["WWW-Authenticate"] = 'Basic realm="sandbox"'
+            return reply
+        form = request.form_body() or {}
+        if form.get("grant_type") != "client_credentials":
+            return plain_json(400, {"error": "unsupported_grant_type"})
+        return plain_json(
+            200,
+            {
+                "access_token": self.tokens.issue(),
+                "token_type": "bearer",
+                "expires_in": int(self.config.token_ttl_seconds),
+            },
+        )
+
+    def _api(self, request: IncomingRequest) -> Reply:
+        self._inject_faults()
+        _, _, rest = request.path.partition("/api/")
+        version, _, resource = rest.partition("/")
+        if version not in ("v2", "v3"):
+            return envelope(404, 1, "Not Found")
+        self._authenticate(version, request)
+        parts = [p for p in resource.split("/") if p]
+        matched = [r for r in self._routes if _matches(r[0], parts)]
+        if not matched:
+            return envelope(404, 1, "Not Found")
+        route = next((r for r in matched if r[1] == request.method), None)
+        if route is None:
+            return envelope(501, 1009, "This feature has not been implemented yet.")
+        _, _, permission, handler = route
+        allowed = self.config.permissions
+        if allowed is not None and permission not in allowed:
+            text = f"Forbidden: the API user lacks the permission {permission}"
+            return envelope(403, 1, text)
+        with self.fault_lock:
+            roll = self._rng.random() < self.faults.reply_code_error_rate
+            code, text = self._rng.choice(_REPLY_CODE_ERRORS)
+        if roll:
+            return envelope(200, code, text)
+        return handler(request, parts)
+
+    def _inject_faults(self) -> None:
+        with self.fault_lock:
+            faults = self.faults
+            if faults.too_many_requests_burst > 0:
+                faults.too_many_requests_burst -= 1
+                reset = math.ceil(self.now() + faults.reset_after_seconds)
+                limit = self.config.rate_limit_per_minute or 1000
+                headers = {
+                    "X-RateLimit-Limit": str(limit),
+                    "X-Ratelimit-Remaining": "0",
+                    "X-RateLimit-Reset": str(reset),
+                }
+                raise ApiError(429, TOO_MANY_REQUESTS_CODE, TOO_MANY_REQUESTS, headers)
+            if self._rng.random() < faults.error_rate_5xx:
+                raise ApiError(*self._rng.choice(_SERVER_ERRORS))
+
+    def _authenticate(self, version: str, request: IncomingRequest) -> None:
+        if version == "v3":
+            if not self.tokens.valid(request.header("Authorization")):
+                raise ApiError(401, 1, "Unauthorized")
+            return
+        header = request.header("X-WSSE") or request.header("WSSE")
+        problem = self.wsse.check(header)
+        if problem is not None:
+            raise ApiError(401, 1, problem)
+
+    def _fields(self, request: IncomingRequest, parts: list[str]) -> Reply:
+        del request
+        language = parts[2] if parts[1:2] == ["translate"] else "en"
+        if language not in LANGUAGES:
+            raise ApiError(400, INVALID_LANGUAGE_CODE, INVALID_LANGUAGE)
+        return ok([f.as_json(language) for f in all_fields()])
+
+    def _contact_lists(self, request: IncomingRequest, parts: list[str]) -> Reply:
+        del request, parts
+        return ok(list(CONTACT_LISTS))
+
+    def _start_export(self, request: IncomingRequest, parts: list[str]) -> Reply:
+        del parts
+        body: Any
+        try:
+            body = json.loads(request.body)
+        except ValueError:
+            body = None
+        export = validate_registrations(body)
+        job = self.exports.start(body, export, self.faults, self.now())
+        return ok({"id": job.id})
+
+    def _export_status(self, request: IncomingRequest, parts: list[str]) -> Reply:
+        del request
+        return ok(self.exports.get(parts[1]).status_data(self.faults))
+
+    def _export_data(self, request: IncomingRequest, parts: list[str]) -> Reply:
+        del request
+        job = self.exports.get(parts[1])
+        if job.request.distribution_method != "local":
+            raise ApiError(404, 4004, '"distribution_method" of this export is not compatible.')
+        status = job.status(self.faults)
+        if status == "error":
+            raise ApiError(404, 4006, "Internal error occurred. File was not found.")
+        if status != "done":
+            raise ApiError(
+                404,
+                4005,
+                "Export is currently in progress. Please wait until that has finished.",
+            )
+        if job.expired(self.config.export_expiry_seconds, self.faults):
+            raise ApiError(410, 4003, "Exported data is not available.")
+        export, cfg = job.request, self.config
+        spec = CsvSpec(
+            field_ids=export.field_ids,
+            delimiter=export.delimiter,
+            with_timestamp=export.with_timestamp,
+            header=export.header,
+            language=export.language,
+            bom=cfg.bom,
+            crlf=cfg.crlf,
+        )
+        dataset = self.dataset
+        body = CsvBody(lambda: dataset.select_local(export.start, export.end, cfg.bounds), spec)
+        reply = Reply(200, content_type=CSV_TYPE, csv=body)
+        if cfg.framing == "content-length":
+            if job.content_length is None:
+                job.content_length = body.length()
+            reply.csv_length = job.content_length
+        reply.drop_after = self._take_drop()
+        return reply
+
+    def _take_drop(self) -> int | None:
+        with self.fault_lock:
+            faults = self.faults
+            drop = faults.drop_download_after_bytes
+            if drop is not None and faults.drop_download_count > 0:
+                faults.drop_download_count -= 1
+                if faults.drop_download_count == 0:
+                    faults.drop_download_after_bytes = None
+            return drop
+
+
+def _matches(pattern: tuple[str, ...], parts: list[str]) -> bool:
+    return len(pattern) == len(parts) and all(
+        p in ("*", part) for p, part in zip(pattern, parts, strict=True)
+    )

@@ -1,0 +1,108 @@
+"""Static sandbox configuration and the runtime fault switches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+
+BOUNDS = ("[]", "[)", "(]", "()")
+FRAMINGS = ("content-length", "chunked", "close")
+
+
+def _default_start() -> datetime:
+    return datetime(2024, 3, 29, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """Everything that is fixed for the lifetime of one sandbox server.
+
+    All fields have defaults, so ``SandboxConfig()`` is a working configuration.
+    """
+
+    port: int = 0
+    seed: int = 42
+    # Dataset: UTC range [start, start + days), ``per_day`` random registrations per UTC day.
+    start: datetime = field(default_factory=_default_start)
+    days: int = 4
+    per_day: int = 40
+    # Credentials.
+    client_id: str = "sandbox-client"
+    client_secret: str = "sandbox-client-secret"  # noqa: S105 - sandbox credential
+    username: str = "sandbox001"
+    secret: str = "sandbox-secret"  # noqa: S105 - sandbox credential
+    token_path: str = "/oauth2/token"  # noqa: S105 - a URL path
+    token_ttl_seconds: float = 3600.0
+    # Export jobs.
+    export_delay_seconds: float = 0.0
+    export_expiry_seconds: float | None = None
+    bounds: str = "[]"
+    # CSV download rendering and HTTP framing.
+    bom: bool = False
+    crlf: bool = True
+    framing: str = "content-length"
+    chunk_size: int = 65536
+    # Rate limiting, permissions, clock.
+    rate_limit_per_minute: int | None = None
+    rate_limit_window_seconds: float = 60.0
+    permissions: frozenset[str] | None = None
+    clock_offset_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        """Validate the values that would otherwise fail late and obscurely."""
+        if self.start.tzinfo is None:
+            msg = "SandboxConfig.start must be timezone-aware"
+            raise ValueError(msg)
+        if self.start.utcoffset() != UTC.utcoffset(None):
+            object.__setattr__(self, "start", self.start.astimezone(UTC))
+        if self.bounds not in BOUNDS:
+            msg = f"bounds must be one of {BOUNDS}, not {self.bounds!r}"
+            raise ValueError(msg)
+        if self.framing not in FRAMINGS:
+            msg = f"framing must be one of {FRAMINGS}, not {self.framing!r}"
+            raise ValueError(msg)
+        if self.days < 0 or self.per_day < 0 or self.chunk_size < 1:
+            msg = "days and per_day must be >= 0 and chunk_size >= 1"
+            raise ValueError(msg)
+        if not self.token_path.startswith("/") or self.token_path.startswith(("/api", "/_sandbox")):
+            msg = "token_path must start with '/' and not collide with /api or /_sandbox"
+            raise ValueError(msg)
+
+
+@dataclass
+class Faults:
+    """Runtime fault switches; tests flip these while the server runs. All off by default."""
+
+    error_rate_5xx: float = 0.0
+    """Probability of a random 500/502/503 (JSON envelope) on any /api request."""
+    reply_code_error_rate: float = 0.0
+    """Probability of HTTP 200 carrying replyCode 1003 or 2011 on any /api request."""
+    drop_download_after_bytes: int | None = None
+    """When set, /data downloads send full headers, then only this many body bytes, then close."""
+    drop_download_count: int = 0
+    """How many downloads to drop (decremented each time); 0 means every download."""
+    fail_next_exports: int = 0
+    """The next N started exports end in status ``error``."""
+    never_finish: bool = False
+    """Exports that are not finished yet stay ``in progress`` while this is on."""
+    too_many_requests_burst: int = 0
+    """The next N /api requests get 429 with X-RateLimit-Reset = now + reset_after_seconds."""
+    reset_after_seconds: float = 1.0
+    """Seconds until the advertised reset for ``too_many_requests_burst`` replies."""
+    expire_now: bool = False
+    """Every finished export's /data answers 410/4003."""
+
+    def reset(self) -> None:
+        """Switch every fault off again."""
+        for f in fields(self):
+            setattr(self, f.name, getattr(Faults(), f.name))
+
+    def update(self, changes: dict[str, object]) -> None:
+        """Set several switches by name (used by the HTTP control endpoint)."""
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            msg = f"unknown fault(s): {', '.join(unknown)}"
+            raise ValueError(msg)
+        for name, value in changes.items():
+            setattr(self, name, value)

@@ -1,0 +1,181 @@
+"""Asynchronous export jobs: creation, status progression, expiry."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sandbox import vienna
+from sandbox.replies import ApiError
+
+if TYPE_CHECKING:
+    from sandbox.config import Faults
+    from sandbox.validation import ExportRequest
+
+FIRST_EXPORT_ID = 100_000_001
+SAME_EXPORT_RUNNING = (
+    "An export with the same setting is currently running. "
+    "It is not possible to run the same export more than once simultaneously."
+)
+FINISHED = ("done", "error")
+
+
+@dataclass(frozen=True)
+class ExportJobInfo:
+    """A point-in-time snapshot of one export job."""
+
+    id: int
+    body: dict[str, Any]
+    created: datetime
+    status: str
+    file_name: str | None
+    distribution_method: str
+    finished: bool
+
+
+class ExportJob:
+    """One export job; its status is derived from elapsed time and the fault switches."""
+
+    def __init__(
+        self,
+        job_id: int,
+        body: dict[str, Any],
+        request: ExportRequest,
+        *,
+        created: float,
+        delay: float,
+        fail: bool,
+    ) -> None:
+        """Create a job started at server epoch ``created``."""
+        self.id = job_id
+        self.body = body
+        self.key = json.dumps(body, sort_keys=True, separators=(",", ":"))
+        self.request = request
+        self.created = created
+        self.started = time.monotonic()
+        self.delay = delay
+        self.fail = fail
+        self.finished_at: float | None = None
+        self.content_length: int | None = None
+        self._held = False
+        self._lock = threading.Lock()
+
+    def status(self, faults: Faults) -> str:
+        """Return the current status: scheduled, in progress, ready, done or error."""
+        now = time.monotonic()
+        with self._lock:
+            if self.finished_at is not None:
+                return "error" if self.fail else "done"
+            elapsed = now - self.started
+            if elapsed < self.delay / 3:
+                return "scheduled"
+            if faults.never_finish:
+                self._held = True
+                return "in progress"
+            if elapsed < 2 * self.delay / 3:
+                return "in progress"
+            if elapsed < self.delay:
+                return "ready"
+            self.finished_at = now if self._held else self.started + self.delay
+            return "error" if self.fail else "done"
+
+    def expired(self, expiry_seconds: float | None, faults: Faults) -> bool:
+        """Return whether a finished job's file is gone (410/4003)."""
+        if faults.expire_now:
+            return True
+        if expiry_seconds is None or self.finished_at is None:
+            return False
+        return time.monotonic() - self.finished_at > expiry_seconds
+
+    def file_name(self, status: str) -> str | None:
+        """Return the file name, which is null until the job is done."""
+        if status != "done":
+            return None
+        return f"registrations_{self.id}_{self.request.language}.csv"
+
+    def created_local(self) -> str:
+        """Return ``created`` as Vienna ``YYYY-MM-DD HH:MM:SS``."""
+        return vienna.format_local(datetime.fromtimestamp(int(self.created), UTC))
+
+    def status_data(self, faults: Faults) -> dict[str, Any]:
+        """Return the ``data`` object of the status reply (the id is a string there)."""
+        status = self.status(faults)
+        settings = self.request.ftp_settings or {}
+        remote = self.request.distribution_method != "local"
+        return {
+            "id": str(self.id),
+            "created": self.created_local(),
+            "status": status,
+            "type": "Registrations",
+            "file_name": self.file_name(status),
+            "ftp_host": str(settings.get("host", "")) if remote else "",
+            "ftp_dir": str(settings.get("folder", "")) if remote else "",
+        }
+
+    def info(self, faults: Faults) -> ExportJobInfo:
+        """Return a snapshot of this job."""
+        status = self.status(faults)
+        return ExportJobInfo(
+            id=self.id,
+            body=json.loads(self.key),
+            created=datetime.fromtimestamp(self.created, UTC),
+            status=status,
+            file_name=self.file_name(status),
+            distribution_method=self.request.distribution_method,
+            finished=status in FINISHED,
+        )
+
+
+class ExportStore:
+    """All export jobs of the sandbox, with the "same export running" rule."""
+
+    def __init__(self, delay_seconds: float) -> None:
+        """Create an empty store; jobs take ``delay_seconds`` to finish."""
+        self.delay_seconds = delay_seconds
+        self._jobs: dict[int, ExportJob] = {}
+        self._next_id = FIRST_EXPORT_ID
+        self._lock = threading.Lock()
+
+    def start(
+        self,
+        body: dict[str, Any],
+        request: ExportRequest,
+        faults: Faults,
+        now: float,
+    ) -> ExportJob:
+        """Start a job, or raise 400/4001 if an identical one is still running."""
+        key = json.dumps(body, sort_keys=True, separators=(",", ":"))
+        with self._lock:
+            for job in self._jobs.values():
+                if job.key == key and job.status(faults) not in FINISHED:
+                    raise ApiError(400, 4001, SAME_EXPORT_RUNNING)
+            fail = faults.fail_next_exports > 0
+            if fail:
+                faults.fail_next_exports -= 1
+            job = ExportJob(
+                self._next_id,
+                body,
+                request,
+                created=now,
+                delay=self.delay_seconds,
+                fail=fail,
+            )
+            self._jobs[job.id] = job
+            self._next_id += 1
+        return job
+
+    def get(self, raw_id: str) -> ExportJob:
+        """Return the job for a path id, or raise 400/10001 ``Invalid export ID``."""
+        job = self._jobs.get(int(raw_id)) if raw_id.isdigit() else None
+        if job is None:
+            raise ApiError(400, 10001, "Invalid export ID")
+        return job
+
+    def jobs(self) -> list[ExportJob]:
+        """Return all jobs in creation order."""
+        with self._lock:
+            return list(self._jobs.values())

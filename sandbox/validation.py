@@ -1,0 +1,143 @@
+"""Validation of ``contact/getregistrations`` bodies, following the documented error table."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sandbox.fields import LANGUAGES, MAX_EXPORT_FIELDS, exportable_ids
+from sandbox.replies import ApiError
+
+VALIDATION_CODE = 10001
+INVALID_PAYLOAD_CODE = 1010
+INVALID_LANGUAGE_CODE = 1002
+INVALID_LANGUAGE = "Invalid language code"
+DISTRIBUTION_METHODS = ("local", "ftp", "sftp")
+_RANGE_SIZE = 2
+_DATE_FORMATS = (
+    (re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}"), "%Y-%m-%d %H:%M:%S"),
+    (re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}"), "%Y-%m-%d %H:%M"),
+    (re.compile(r"\d{4}-\d{2}-\d{2}"), "%Y-%m-%d"),
+)
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """A validated registrations export request. Bounds are naive Vienna wall-clock times."""
+
+    distribution_method: str
+    start: datetime
+    end: datetime
+    field_ids: tuple[int, ...]
+    delimiter: str = ","
+    with_timestamp: bool = True
+    header: bool = True
+    language: str = "en"
+    contactlist: int | None = None
+    ftp_settings: dict[str, Any] | None = None
+    notification_url: str | None = None
+
+
+def _invalid(text: str) -> ApiError:
+    return ApiError(400, VALIDATION_CODE, text)
+
+
+def _show(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def parse_bound(value: object) -> datetime | None:
+    """Parse one ``time_range`` item (three accepted formats), else ``None``."""
+    if not isinstance(value, str):
+        return None
+    for pattern, fmt in _DATE_FORMATS:
+        if pattern.fullmatch(value.strip()):
+            try:
+                return datetime.strptime(value.strip(), fmt)  # noqa: DTZ007 - wall clock
+            except ValueError:
+                return None
+    return None
+
+
+def _int_like(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _flag(body: dict[str, Any], name: str) -> bool:
+    value = body.get(name, 1)
+    if value in (0, 1, "0", "1") and not isinstance(value, bool):
+        return int(value) == 1
+    raise _invalid(f"Invalid value for {name}: {_show(value)}")
+
+
+def _field_ids(raw: object) -> tuple[int, ...]:
+    if not isinstance(raw, list):
+        raise _invalid("Invalid data format for contact_fields. Array expected")
+    if not raw:
+        raise _invalid("Invalid number of fields")
+    allowed = exportable_ids()
+    ids = [_int_like(item) for item in raw]
+    bad = [_show(item) for item, fid in zip(raw, ids, strict=True) if fid not in allowed]
+    if bad:
+        raise _invalid(f"Invalid contact field id: {', '.join(bad)}")
+    if len(raw) > MAX_EXPORT_FIELDS:
+        raise _invalid("Invalid number of fields")
+    return tuple(fid for fid in ids if fid is not None)
+
+
+def validate_registrations(body: object) -> ExportRequest:
+    """Validate a getregistrations body, raising ``ApiError`` exactly as Emarsys documents."""
+    if not isinstance(body, dict):
+        raise ApiError(400, INVALID_PAYLOAD_CODE, "Invalid request payload")
+    for name in ("distribution_method", "time_range", "contact_fields"):
+        if body.get(name) is None:
+            raise _invalid(f"Missing parameter: {name}")
+    time_range = body["time_range"]
+    if not isinstance(time_range, list):
+        raise _invalid("Invalid data format for time_range. Array expected")
+    if len(time_range) != _RANGE_SIZE:
+        raise _invalid("Invalid data format for time_range. Array size must be 2")
+    method = body["distribution_method"]
+    if method not in DISTRIBUTION_METHODS:
+        raise _invalid(f"Invalid distribution method: {_show(method)}")
+    field_ids = _field_ids(body["contact_fields"])
+    start, end = parse_bound(time_range[0]), parse_bound(time_range[1])
+    if start is None or end is None:
+        raise _invalid("Valid start_date and end_date is required")
+    if end <= start:
+        raise _invalid("Invalid value for end_date: end_date is earlier than the start_date")
+    delimiter = body.get("delimiter", ",")
+    if delimiter not in (",", ";"):
+        raise _invalid(f"Invalid value for delimiter: {_show(delimiter)}")
+    with_timestamp = _flag(body, "with_timestamp")
+    header = _flag(body, "add_field_names_header")
+    language = body.get("language", "en")
+    if not isinstance(language, str) or language not in LANGUAGES:
+        raise ApiError(400, INVALID_LANGUAGE_CODE, INVALID_LANGUAGE)
+    contactlist = body.get("contactlist")
+    if contactlist is not None and _int_like(contactlist) is None:
+        raise _invalid("Invalid data format for contactlist. Integer expected")
+    settings = body.get("ftp_settings", body.get("sftp_settings"))
+    url = body.get("notification_url")
+    return ExportRequest(
+        distribution_method=method,
+        start=start,
+        end=end,
+        field_ids=field_ids,
+        delimiter=delimiter,
+        with_timestamp=with_timestamp,
+        header=header,
+        language=language,
+        contactlist=_int_like(contactlist),
+        ftp_settings=settings if isinstance(settings, dict) else None,
+        notification_url=url if isinstance(url, str) else None,
+    )
