@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -29,6 +30,8 @@ from tap_emarsys_registrations.errors import (
 from tap_emarsys_registrations.ratelimit import RateGate
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from singer_sdk.authenticators import APIAuthenticatorBase
 
     from tap_emarsys_registrations.clock import Clock
@@ -65,6 +68,19 @@ class RequestStats:
     retries: int = 0
     rate_limited: int = 0
     by_endpoint: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count(self, endpoint: str) -> None:
+        """Count one request to ``endpoint`` (thread-safe)."""
+        with self.lock:
+            self.requests += 1
+            self.by_endpoint[endpoint] = self.by_endpoint.get(endpoint, 0) + 1
+
+    def add(self, *, retries: int = 0, rate_limited: int = 0) -> None:
+        """Add retries or rate-limit replies (thread-safe)."""
+        with self.lock:
+            self.retries += retries
+            self.rate_limited += rate_limited
 
 
 def endpoint_name(path: str) -> str:
@@ -122,7 +138,7 @@ class EmarsysClient:
         *,
         api_base: str,
         authenticator: APIAuthenticatorBase,
-        session: requests.Session,
+        session_factory: Callable[[], requests.Session],
         clock: Clock,
         gate: RateGate | None = None,
         timeout: float = 300.0,
@@ -131,13 +147,22 @@ class EmarsysClient:
     ) -> None:
         self._api_base = api_base.rstrip("/")
         self._auth = authenticator
-        self._session = session
+        self._session_factory = session_factory
+        self._local = threading.local()
         self._clock = clock
         self.gate = gate or RateGate(clock)
         self._timeout = timeout
         self._backoff_base = backoff_base
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self.stats = RequestStats()
+
+    def _session(self) -> requests.Session:
+        """This thread's session: exports are polled from several threads at once."""
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = self._session_factory()
+            self._local.session = session
+        return session
 
     def get(self, path: str) -> Any:  # noqa: ANN401 - the envelope's data is free-form JSON
         """GET ``path`` and return the reply's ``data``."""
@@ -195,7 +220,7 @@ class EmarsysClient:
                         f"Emarsys {endpoint} kept failing after {attempts} attempts: {exc}",
                     ) from None
                 delay = next(waits) * (0.5 + self._rng.random() / 2)
-                self.stats.retries += 1
+                self.stats.add(retries=1)
                 LOGGER.warning(
                     "Emarsys %s: %s; retry %d of %d in %.1fs",
                     endpoint,
@@ -217,14 +242,14 @@ class EmarsysClient:
     ) -> requests.Response:
         self.gate.wait()
         request = requests.Request(method, url, json=json, headers={"Accept": "*/*"})
-        prepared = self._session.prepare_request(request)
+        session = self._session()
+        prepared = session.prepare_request(request)
         self._auth(prepared)  # signs this attempt: fresh nonce, or a valid token
         bearer = prepared.headers.get("Authorization")
         token = bearer.removeprefix("Bearer ") if bearer else None
-        self.stats.requests += 1
-        self.stats.by_endpoint[endpoint] = self.stats.by_endpoint.get(endpoint, 0) + 1
+        self.stats.count(endpoint)
         try:
-            response = self._session.send(prepared, timeout=self._timeout, stream=stream)
+            response = session.send(prepared, timeout=self._timeout, stream=stream)
         except _TRANSPORT_ERRORS as exc:
             msg = f"connection failed ({type(exc).__name__})"
             raise TransientAPIError(msg) from None
@@ -242,7 +267,7 @@ class EmarsysClient:
     def _check(self, response: requests.Response, endpoint: str, token: str | None) -> None:
         status = response.status_code
         if status == 429:  # noqa: PLR2004
-            self.stats.rate_limited += 1
+            self.stats.add(rate_limited=1)
             until = self.gate.throttled(response.headers)
             msg = "HTTP 429 too many requests"
             raise TransientAPIError(msg, wait_until=until)

@@ -19,8 +19,12 @@ if TYPE_CHECKING:
 
 def connect(settings: Settings, clock: Clock, user_agent: str) -> EmarsysClient:
     """A client for ``settings.api_base``, signing with OAuth 2.0 or WSSE."""
-    session = requests.Session()
-    session.headers["User-Agent"] = user_agent
+
+    def new_session() -> requests.Session:
+        session = requests.Session()
+        session.headers["User-Agent"] = user_agent
+        return session
+
     credentials = settings.credentials
     authenticator: APIAuthenticatorBase
     if isinstance(credentials, OAuthCredentials):
@@ -28,7 +32,7 @@ def connect(settings: Settings, clock: Clock, user_agent: str) -> EmarsysClient:
             token_url=credentials.token_url,
             client_id=credentials.client_id,
             client_secret=credentials.client_secret,
-            session=session,
+            session=new_session(),
             timeout=min(settings.request_timeout, 60.0),
             clock=clock,
         )
@@ -41,7 +45,7 @@ def connect(settings: Settings, clock: Clock, user_agent: str) -> EmarsysClient:
     return EmarsysClient(
         api_base=settings.api_base,
         authenticator=authenticator,
-        session=session,
+        session_factory=new_session,
         clock=clock,
         timeout=settings.request_timeout,
     )

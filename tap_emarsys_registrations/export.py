@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
@@ -33,6 +34,12 @@ if TYPE_CHECKING:
 
 LOGGER: Final = logging.getLogger(__name__)
 GROWTH: Final = 1.5
+# Sleeps are cut into slices this long so a cancelled run stops promptly.
+SLEEP_SLICE_SECONDS: Final = 0.25
+
+
+class CancelledError(Exception):
+    """The run stopped (another window failed); this export is left for the next run."""
 
 
 class ExportStatus(StrEnum):
@@ -96,10 +103,28 @@ class PollPolicy:
 class ExportJobs:
     """Starts, polls and downloads exports through one client."""
 
-    def __init__(self, client: EmarsysClient, policy: PollPolicy, clock: Clock) -> None:
+    def __init__(
+        self,
+        client: EmarsysClient,
+        policy: PollPolicy,
+        clock: Clock,
+        stop: threading.Event | None = None,
+    ) -> None:
         self._client = client
         self._policy = policy
         self._clock = clock
+        self._stop = stop or threading.Event()
+
+    def _pause(self, seconds: float) -> None:
+        """Sleep, waking early (with CancelledError) when the run is stopping."""
+        end = self._clock.monotonic() + seconds
+        while True:
+            if self._stop.is_set():
+                raise CancelledError
+            left = end - self._clock.monotonic()
+            if left <= 0:
+                return
+            self._clock.sleep(min(left, SLEEP_SLICE_SECONDS))
 
     def start(self, request: ExportRequest, describe: str) -> int:
         """Start an export and return its id.
@@ -125,7 +150,7 @@ class ExportJobs:
                     describe,
                     wait,
                 )
-                self._clock.sleep(wait)
+                self._pause(wait)
                 continue
             try:
                 return int(data["id"])
@@ -183,7 +208,7 @@ class ExportJobs:
                     "waiting for this export; raise export_timeout_seconds if exports take "
                     "longer",
                 )
-            self._clock.sleep(wait)
+            self._pause(wait)
 
     def open_download(self, export_id: int, describe: str) -> requests.Response:
         """Open the streamed CSV body, waiting while Emarsys still answers 4005."""
@@ -199,4 +224,4 @@ class ExportJobs:
                         f"{describe}: the data of export {export_id} stayed unavailable "
                         f"(4005) for {self._policy.timeout:g}s (export_timeout_seconds)",
                     ) from None
-                self._clock.sleep(wait)
+                self._pause(wait)

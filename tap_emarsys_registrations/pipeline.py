@@ -1,24 +1,27 @@
-"""Windows in, records out: the export of each window, with recovery, in time order.
+"""Windows in, records out: several exports in flight, records in time order.
 
-For every window the pipeline reuses the export saved in state or starts one,
-records its id before waiting, waits, and streams the CSV into records. A
-download cut short is downloaded again and the rows already emitted are
-skipped; an expired export is started again. The window is reported finished
-only after its last record has been handed on.
+Up to ``max_concurrent_exports`` windows are started and polled by worker
+threads while the main thread downloads the oldest finished window, so the
+wait for one export overlaps the download of another. Everything that writes
+Singer messages stays on the main thread: export ids reported by workers are
+written to STATE as soon as the main thread gets to them, and the bookmark
+only ever moves over a contiguous run of finished windows.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
-import requests
-
-from tap_emarsys_registrations.csv_records import ChunkReader, Layout, RecordBuilder, iter_rows
+from tap_emarsys_registrations.download import Cursor, stream_records
 from tap_emarsys_registrations.errors import (
     EmarsysAPIError,
     ExportExpiredError,
+    ExportFailedError,
     RetriesExhaustedError,
     TruncatedDownloadError,
 )
@@ -31,19 +34,22 @@ from tap_emarsys_registrations.windows import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterator
     from zoneinfo import ZoneInfo
 
+    from tap_emarsys_registrations.csv_records import Layout
     from tap_emarsys_registrations.export import ExportJobs
     from tap_emarsys_registrations.progress import RunProgress
     from tap_emarsys_registrations.settings import ExportOptions
     from tap_emarsys_registrations.windows import Window
 
 LOGGER: Final = logging.getLogger(__name__)
-DOWNLOAD_CHUNK_BYTES: Final = 1 << 16
 MAX_DOWNLOAD_ATTEMPTS: Final = 5
 MAX_EXPORTS_PER_WINDOW: Final = 3
 HTTP_BAD_REQUEST: Final = 400
+# How often (in records) the main thread writes export ids reported by workers.
+NOTICE_EVERY_RECORDS: Final = 1024
+WAIT_SLICE_SECONDS: Final = 0.1
 
 
 class StateSink(Protocol):
@@ -66,6 +72,7 @@ class ExportPlan:
     layout: Layout
     options: ExportOptions
     zone: ZoneInfo
+    concurrency: int = 1
 
     def request_for(self, window: Window) -> ExportRequest:
         """The export request that covers ``window`` under every bound convention."""
@@ -81,22 +88,13 @@ class ExportPlan:
 
 
 @dataclass
-class _Cursor:
-    """How far the current export's rows have been handed on."""
+class _Prepared:
+    """A window whose export is done (or failed) in a worker thread."""
 
-    export_id: int
-    rows_done: int = 0
-    empty_bodies: int = 0
-
-
-def _lookahead(rows: Iterable[list[str]]) -> Iterator[tuple[list[str], bool]]:
-    """Pair each row with whether it is the last one."""
-    iterator = iter(rows)
-    previous = next(iterator, None)
-    while previous is not None:
-        current = next(iterator, None)
-        yield previous, current is None
-        previous = current
+    window: Window
+    request: ExportRequest
+    cursor: Cursor
+    exports_started: int
 
 
 class Extraction:
@@ -108,70 +106,125 @@ class Extraction:
         plan: ExportPlan,
         sink: StateSink,
         progress: RunProgress,
+        stop: threading.Event | None = None,
     ) -> None:
         self._jobs = jobs
         self._plan = plan
         self._sink = sink
         self._progress = progress
+        self._stop = stop or threading.Event()
         self._converter = LocalTimestampConverter(plan.zone)
+        self._notices: queue.SimpleQueue[tuple[Window, int, str]] = queue.SimpleQueue()
 
     def run(self, windows: list[Window]) -> Iterator[dict[str, Any]]:
         """Yield the records of every window; mark each window finished after its records."""
         self._progress.run_started(windows, len(self._plan.layout.fields))
-        for window in windows:
-            self._progress.window_started(window)
-            yield from self._window(window)
-            self._sink.window_finished(window)
-            self._progress.window_finished(window)
+        requests = {w: self._plan.request_for(w) for w in windows}
+        saved = {w: self._sink.saved_export(w, requests[w].fingerprint()) for w in windows}
+        workers = max(1, self._plan.concurrency)
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="export")
+        futures: list[Future[_Prepared]] = []
+        try:
+            for index, window in enumerate(windows):
+                while len(futures) < min(len(windows), index + workers):
+                    ahead = windows[len(futures)]
+                    futures.append(pool.submit(self._prepare, ahead, requests[ahead], saved[ahead]))
+                self._progress.window_started(window)
+                prepared = self._await(futures[index])
+                yield from self._emit(prepared)
+                self._write_notices()
+                self._sink.window_finished(window)
+                self._progress.window_finished(window)
+                futures[index] = Future()  # release the finished window's result
+        finally:
+            self._stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            self._write_notices()
         self._progress.run_finished()
 
-    def _window(self, window: Window) -> Iterator[dict[str, Any]]:
-        request = self._plan.request_for(window)
-        fingerprint = request.fingerprint()
-        saved = self._sink.saved_export(window, fingerprint)
-        cursor = _Cursor(saved) if saved is not None else None
-        if cursor is not None:
-            self._progress.export_reused(window, cursor.export_id)
-        exports = 0
+    def _write_notices(self) -> None:
+        """Write export ids that workers started into STATE (main thread only)."""
+        while True:
+            try:
+                window, export_id, fingerprint = self._notices.get_nowait()
+            except queue.Empty:
+                return
+            self._sink.export_started(window, export_id, fingerprint)
+
+    def _await(self, future: Future[_Prepared]) -> _Prepared:
+        while True:
+            done, _ = wait([future], timeout=WAIT_SLICE_SECONDS)
+            self._write_notices()
+            if done:
+                return future.result()
+
+    def _start(self, window: Window, request: ExportRequest) -> int:
+        export_id = self._jobs.start(request, self._progress.describe(window))
+        self._notices.put((window, export_id, request.fingerprint()))
+        self._progress.export_started(window, export_id, request.time_range)
+        return export_id
+
+    def _prepare(self, window: Window, request: ExportRequest, saved: int | None) -> _Prepared:
+        """Worker: reuse or start the window's export and wait until it is done."""
+        started = 0
+        cursor: Cursor | None = None
+        if saved is not None:
+            self._progress.export_reused(window, saved)
+            cursor = Cursor(saved)
         while True:
             if cursor is None:
-                exports += 1
-                if exports > MAX_EXPORTS_PER_WINDOW:
-                    raise RetriesExhaustedError(
-                        f"{self._progress.describe(window)}: the export expired "
-                        f"{MAX_EXPORTS_PER_WINDOW} times before it could be downloaded",
-                    )
-                export_id = self._jobs.start(request, self._progress.describe(window))
-                self._sink.export_started(window, export_id, fingerprint)
-                self._progress.export_started(window, export_id, request.time_range)
-                cursor = _Cursor(export_id)
+                started += 1
+                cursor = Cursor(self._start(window, request))
             try:
-                yield from self._finish_export(window, cursor)
-            except ExportExpiredError:
-                self._progress.export_expired(window, cursor.export_id)
+                self._wait_done(window, cursor)
+            except ExportFailedError:
+                if started:
+                    raise
+                LOGGER.info("Saved export %d had failed; starting a new one", saved)
                 cursor = None
             except EmarsysAPIError as exc:
-                if saved is None or exc.status != HTTP_BAD_REQUEST or exports:
+                if started or exc.status != HTTP_BAD_REQUEST:
                     raise
                 LOGGER.info("Saved export %d is unknown to Emarsys; starting a new one", saved)
                 cursor = None
             else:
-                return
+                return _Prepared(window, request, cursor, started)
 
-    def _finish_export(self, window: Window, cursor: _Cursor) -> Iterator[dict[str, Any]]:
-        describe = self._progress.describe(window, cursor.export_id)
+    def _wait_done(self, window: Window, cursor: Cursor) -> None:
         self._jobs.wait_until_done(
             cursor.export_id,
-            describe,
+            self._progress.describe(window, cursor.export_id),
             lambda status, elapsed: self._progress.status_changed(window, status, elapsed),
         )
-        for attempt in range(1, MAX_DOWNLOAD_ATTEMPTS + 1):
+
+    def _emit(self, prepared: _Prepared) -> Iterator[dict[str, Any]]:
+        """Download the window, re-downloading a cut body and re-exporting an expired one."""
+        window, cursor = prepared.window, prepared.cursor
+        exports, attempts, emitted = max(prepared.exports_started, 1), 0, 0
+        while True:
+            describe = self._progress.describe(window, cursor.export_id)
             try:
-                yield from self._download(window, cursor, describe)
+                response = self._jobs.open_download(cursor.export_id, describe)
+                records = stream_records(
+                    response,
+                    layout=self._plan.layout,
+                    delimiter=self._plan.options.delimiter,
+                    window=window,
+                    converter=self._converter,
+                    cursor=cursor,
+                    describe=describe,
+                )
+                for record in records:
+                    yield record
+                    emitted += 1
+                    if emitted % NOTICE_EVERY_RECORDS == 0:
+                        self._write_notices()
+                self._progress.rows_emitted(emitted)
             except TruncatedDownloadError as exc:
-                if attempt == MAX_DOWNLOAD_ATTEMPTS:
+                attempts += 1
+                if attempts >= MAX_DOWNLOAD_ATTEMPTS:
                     raise RetriesExhaustedError(
-                        f"{describe}: the download broke off {attempt} times ({exc})",
+                        f"{describe}: the download broke off {attempts} times ({exc})",
                     ) from None
                 LOGGER.warning(
                     "%s: download incomplete (%s); downloading again, skipping the %d rows "
@@ -180,66 +233,18 @@ class Extraction:
                     exc,
                     cursor.rows_done,
                 )
+            except ExportExpiredError:
+                self._progress.export_expired(window, cursor.export_id)
+                exports += 1
+                if exports > MAX_EXPORTS_PER_WINDOW:
+                    raise RetriesExhaustedError(
+                        f"{describe}: the export expired {MAX_EXPORTS_PER_WINDOW} times before "
+                        "it could be downloaded",
+                    ) from None
+                # A new export may order rows differently: re-emit the window
+                # (targets upsert on the key) rather than skip by position.
+                cursor = Cursor(self._start(window, prepared.request))
+                self._write_notices()
+                self._wait_done(window, cursor)
             else:
                 return
-
-    def _download(
-        self,
-        window: Window,
-        cursor: _Cursor,
-        describe: str,
-    ) -> Iterator[dict[str, Any]]:
-        layout = self._plan.layout
-        builder = RecordBuilder(layout, window, self._converter, describe)
-        response = self._jobs.open_download(cursor.export_id, describe)
-        with response:
-            reader = ChunkReader(_chunks(response))
-            rows = iter_rows(reader, self._plan.options.delimiter)
-            first_data_row = 2 if layout.header else 1
-            data_index = 0
-            for row_number, (row, is_last) in enumerate(_lookahead(rows), start=1):
-                if is_last:
-                    _check_complete(reader, response)
-                if row_number < first_data_row:
-                    builder.check_header(row)
-                    continue
-                if data_index < cursor.rows_done:
-                    data_index += 1
-                    continue
-                if is_last and len(row) != layout.width:
-                    msg = f"the last row has {len(row)} of {layout.width} columns"
-                    raise TruncatedDownloadError(msg)
-                record = builder.build(row, row_number)
-                data_index += 1
-                if record is not None:
-                    self._progress.row_emitted()
-                    yield record
-                cursor.rows_done = data_index
-            if reader.bytes_read == 0 and layout.header and cursor.empty_bodies == 0:
-                # Zero rows still come with a header; an empty body is trusted only
-                # when a second download says the same.
-                cursor.empty_bodies += 1
-                msg = "the body is empty, without even the header row"
-                raise TruncatedDownloadError(msg)
-            _check_complete(reader, response)
-
-
-def _chunks(response: requests.Response) -> Iterator[bytes]:
-    """The body's chunks; a connection lost mid-body becomes a truncated download."""
-    try:
-        yield from response.iter_content(DOWNLOAD_CHUNK_BYTES)
-    except (requests.RequestException, OSError) as exc:
-        msg = f"connection lost mid-download ({type(exc).__name__})"
-        raise TruncatedDownloadError(msg) from None
-
-
-def _check_complete(reader: ChunkReader, response: requests.Response) -> None:
-    """Raise when the body is shorter than announced or does not end with a line break."""
-    length = response.headers.get("Content-Length")
-    encoded = response.headers.get("Content-Encoding", "identity") not in {"identity", ""}
-    if length is not None and length.isdigit() and not encoded and reader.bytes_read < int(length):
-        msg = f"received {reader.bytes_read} of {length} bytes"
-        raise TruncatedDownloadError(msg)
-    if reader.bytes_read and reader.last_byte not in {b"\n", b"\r"}:
-        msg = "the body does not end with a line break"
-        raise TruncatedDownloadError(msg)

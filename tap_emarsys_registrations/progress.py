@@ -107,9 +107,9 @@ class RunProgress:
             _duration(elapsed),
         )
 
-    def row_emitted(self) -> None:
-        """Count one record handed to the SDK."""
-        self._window_rows += 1
+    def rows_emitted(self, rows: int) -> None:
+        """Record how many CSV rows the current window's export had."""
+        self._window_rows = rows
 
     def window_finished(self, window: Window) -> None:
         """Log rows, speed and the estimated time left."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Stream
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
 from tap_emarsys_registrations.checkpoint import StreamCheckpoint
@@ -47,6 +49,8 @@ class RegistrationsStream(Stream):
     # Records arrive window by window and carry their window's start, so every
     # STATE (also the SDK's mid-window ones) points at the first unfinished window.
     is_sorted = True
+    # Records are cast in the tap (csv_records.py) and already match the schema.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     def __init__(
         self,
@@ -136,15 +140,24 @@ class RegistrationsStream(Stream):
             header=options.add_field_names_header,
             header_names=tuple(self._header_names.get(f.id, "") for f in fields),
         )
+        stop = threading.Event()
         jobs = ExportJobs(
             self._client,
             PollPolicy(settings.poll_interval, settings.poll_interval_max, settings.export_timeout),
             self._clock,
+            stop,
+        )
+        plan = ExportPlan(
+            layout=layout,
+            options=options,
+            zone=settings.export_timezone,
+            concurrency=settings.max_concurrent_exports,
         )
         extraction = Extraction(
             jobs,
-            ExportPlan(layout=layout, options=options, zone=settings.export_timezone),
+            plan,
             StreamCheckpoint(self, context),
             RunProgress(self.logger, self._clock, self._client.stats, self._client.gate),
+            stop,
         )
         yield from extraction.run(windows)

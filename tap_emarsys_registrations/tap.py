@@ -14,6 +14,7 @@ from tap_emarsys_registrations.clock import SYSTEM_CLOCK, Clock
 from tap_emarsys_registrations.connection import connect
 from tap_emarsys_registrations.errors import ConfigError
 from tap_emarsys_registrations.fields import names_by_id, parse_catalog, resolve_contact_fields
+from tap_emarsys_registrations.output import BufferedMsgSpecWriter
 from tap_emarsys_registrations.settings import (
     DEFAULT_API_URL,
     DEFAULT_TOKEN_URL,
@@ -206,6 +207,7 @@ class TapEmarsysRegistrations(Tap):
 
     name = "tap-emarsys-registrations"
     dynamic_catalog = True
+    message_writer_class = BufferedMsgSpecWriter
     config_jsonschema: ClassVar[dict[str, Any]] = CONFIG_SCHEMA
     # No BATCH: its files would carry records that per-window STATE already covers.
     capabilities: ClassVar[list[CapabilitiesEnum]] = [

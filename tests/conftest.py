@@ -83,7 +83,8 @@ def run_tap(
     clock: Clock = FAST_CLOCK,
 ) -> Run:
     """Run a sync in-process; a failure is returned, not raised, with the messages so far."""
-    out = io.StringIO()
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="utf-8")  # the tap writes to stdout.buffer
     error: BaseException | None = None
     with contextlib.redirect_stdout(out):
         try:
@@ -92,7 +93,8 @@ def run_tap(
             ).sync_all()
         except Exception as exc:  # noqa: BLE001 - the test inspects it
             error = exc
-    lines = out.getvalue().splitlines()
+        out.flush()
+    lines = raw.getvalue().decode().splitlines()
     return Run([json.loads(line, parse_float=Decimal) for line in lines if line], error)
 
 

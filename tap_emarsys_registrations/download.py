@@ -1,0 +1,112 @@
+"""Stream one finished export into records, detecting a body that was cut short.
+
+A cut is caught by Content-Length, by a body that does not end with a line
+break, by a value left open inside quotes, or by a short last row. Rows are
+handed on one by one; a cursor remembers how many were handed on, so a
+repeated download of the same export skips them instead of emitting them twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+import requests
+
+from tap_emarsys_registrations.csv_records import ChunkReader, Layout, RecordBuilder, iter_rows
+from tap_emarsys_registrations.errors import TruncatedDownloadError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+    from tap_emarsys_registrations.timestamps import LocalTimestampConverter
+    from tap_emarsys_registrations.windows import Window
+
+DOWNLOAD_CHUNK_BYTES: Final = 1 << 16
+
+
+@dataclass
+class Cursor:
+    """An export of one window, and how far its rows have been handed on."""
+
+    export_id: int
+    rows_done: int = 0
+    empty_bodies: int = 0
+
+
+def lookahead(rows: Iterable[list[str]]) -> Iterator[tuple[list[str], bool]]:
+    """Pair each row with whether it is the last one."""
+    iterator = iter(rows)
+    previous = next(iterator, None)
+    while previous is not None:
+        current = next(iterator, None)
+        yield previous, current is None
+        previous = current
+
+
+def chunks(response: requests.Response) -> Iterator[bytes]:
+    """The body's chunks; a connection lost mid-body becomes a truncated download."""
+    try:
+        yield from response.iter_content(DOWNLOAD_CHUNK_BYTES)
+    except (requests.RequestException, OSError) as exc:
+        msg = f"connection lost mid-download ({type(exc).__name__})"
+        raise TruncatedDownloadError(msg) from None
+
+
+def check_complete(reader: ChunkReader, response: requests.Response) -> None:
+    """Raise when the body is shorter than announced or does not end with a line break."""
+    length = response.headers.get("Content-Length")
+    encoded = response.headers.get("Content-Encoding", "identity") not in {"identity", ""}
+    if length is not None and length.isdigit() and not encoded and reader.bytes_read < int(length):
+        msg = f"received {reader.bytes_read} of {length} bytes"
+        raise TruncatedDownloadError(msg)
+    if reader.bytes_read and reader.last_byte not in {b"\n", b"\r"}:
+        msg = "the body does not end with a line break"
+        raise TruncatedDownloadError(msg)
+
+
+def stream_records(
+    response: requests.Response,
+    *,
+    layout: Layout,
+    delimiter: str,
+    window: Window,
+    converter: LocalTimestampConverter,
+    cursor: Cursor,
+    describe: str,
+) -> Iterator[dict[str, Any]]:
+    """Yield the window's records from an open CSV response, skipping rows already done."""
+    builder = RecordBuilder(layout, window, converter, describe)
+    with response:
+        reader = ChunkReader(chunks(response))
+        first_data_row = 2 if layout.header else 1
+        data_index = 0
+        width = layout.width
+        build = builder.build
+        for row_number, (row, is_last) in enumerate(
+            lookahead(iter_rows(reader, delimiter)),
+            start=1,
+        ):
+            if is_last:
+                check_complete(reader, response)
+            if row_number < first_data_row:
+                builder.check_header(row)
+                continue
+            if data_index < cursor.rows_done:
+                data_index += 1
+                continue
+            if is_last and len(row) != width:
+                msg = f"the last row has {len(row)} of {width} columns"
+                raise TruncatedDownloadError(msg)
+            record = build(row, row_number)
+            data_index += 1
+            if record is not None:
+                yield record
+            cursor.rows_done = data_index
+        if reader.bytes_read == 0 and layout.header and cursor.empty_bodies == 0:
+            # Zero rows still come with a header; an empty body is trusted only
+            # when a second download says the same.
+            cursor.empty_bodies += 1
+            msg = "the body is empty, without even the header row"
+            raise TruncatedDownloadError(msg)
+        check_complete(reader, response)
