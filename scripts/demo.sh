@@ -4,12 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 PORT="${SANDBOX_PORT:-8765}"
-scripts/bootstrap.sh
-if [ ! -x .venv-meltano/bin/meltano ]; then
-    "$PYTHON" -m venv .venv-meltano
-    .venv-meltano/bin/python -m pip install --quiet --disable-pip-version-check \
-        -c constraints-meltano.txt meltano
-fi
+scripts/bootstrap.sh --meltano
 .venv/bin/python -m sandbox --port "$PORT" --start 2024-03-29 --days 4 --per-day 40 \
     --export-delay 1 > .sandbox.log 2>&1 &
 SANDBOX_PID=$!
@@ -24,7 +19,8 @@ export MELTANO_ENVIRONMENT=sandbox
 export TAP_EMARSYS_REGISTRATIONS_CLIENT_SECRET=sandbox-client-secret
 export TAP_EMARSYS_REGISTRATIONS_API_URL="http://127.0.0.1:$PORT/api"
 export TAP_EMARSYS_REGISTRATIONS_TOKEN_URL="http://127.0.0.1:$PORT/oauth2/token"
-.venv-meltano/bin/meltano install
+.venv-meltano/bin/meltano install extractor tap-emarsys-registrations
+.venv-meltano/bin/meltano install loader target-jsonl
 .venv-meltano/bin/meltano run tap-emarsys-registrations target-jsonl
 echo
 echo "Registrations written to $(pwd)/output/registrations.jsonl ($(wc -l < output/registrations.jsonl) lines). First record:"
