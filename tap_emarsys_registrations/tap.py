@@ -12,6 +12,7 @@ from typing_extensions import override
 
 from tap_emarsys_registrations.clock import SYSTEM_CLOCK, Clock
 from tap_emarsys_registrations.connection import connect
+from tap_emarsys_registrations.connection_check import check_connection
 from tap_emarsys_registrations.errors import ConfigError
 from tap_emarsys_registrations.fields import names_by_id, parse_catalog, resolve_contact_fields
 from tap_emarsys_registrations.output import BufferedMsgSpecWriter
@@ -242,6 +243,17 @@ class TapEmarsysRegistrations(Tap):
         if self._client is None:
             self._client = connect(self.settings, self._clock, f"{self.name}/{self.plugin_version}")
         return self._client
+
+    # The SDK's connection test (@final) is a dry-run sync, which would start a
+    # costly export; this one checks credentials, the catalog and permissions only.
+    @override  # type: ignore[misc]
+    def run_connection_test(self) -> bool:
+        """Check auth, the field catalog and the API user's permissions; start no export."""
+        check_connection(self.client)
+        self.logger.info(
+            "Connection test passed: credentials, field catalog and permissions are fine",
+        )
+        return True
 
     @override
     def discover_streams(self) -> list[RegistrationsStream]:

@@ -1,0 +1,73 @@
+"""tap.py, meltano.yml, plugin.yml and the README settings table agree."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tap_emarsys_registrations.tap import TapEmarsysRegistrations
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRETS = {"client_secret", "secret"}
+
+
+def _tap_settings() -> dict[str, dict[str, Any]]:
+    properties: dict[str, dict[str, Any]] = TapEmarsysRegistrations.config_jsonschema["properties"]
+    return properties
+
+
+def _extractor(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text())
+    if "plugins" in data:
+        extractor: dict[str, Any] = data["plugins"]["extractors"][0]
+        return extractor
+    return data  # type: ignore[no-any-return]
+
+
+def test_generated_files_are_up_to_date() -> None:
+    result = subprocess.run(
+        [sys.executable, "scripts/plugin_definition.py", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_every_setting_is_declared_with_its_default_and_sensitivity() -> None:
+    tap = _tap_settings()
+    for path in (ROOT / "meltano.yml", ROOT / "plugin.yml"):
+        declared = {s["name"]: s for s in _extractor(path)["settings"]}
+        assert set(declared) == set(tap), path.name
+        for name, spec in tap.items():
+            assert declared[name].get("sensitive", False) == (name in SECRETS), (path.name, name)
+            assert declared[name].get("value") == spec.get("default"), (path.name, name)
+            assert declared[name]["description"] == spec["description"]
+        assert {"client_secret", "secret"} <= {n for n, s in declared.items() if s.get("sensitive")}
+
+
+def test_capabilities_are_the_real_ones() -> None:
+    capabilities = {str(c.value) for c in TapEmarsysRegistrations.capabilities}
+    assert "batch" not in capabilities
+    for path in (ROOT / "meltano.yml", ROOT / "plugin.yml"):
+        assert set(_extractor(path)["capabilities"]) == capabilities
+
+
+def test_readme_settings_table_is_the_about_output() -> None:
+    about = subprocess.run(
+        [sys.executable, "-m", "tap_emarsys_registrations", "--about", "--format=markdown"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("<!-- settings:start -->\n", 1)[1].split("\n<!-- settings:end -->", 1)[0]
+    assert table.startswith("| Setting |")
+    assert table in about
+    for name in _tap_settings():
+        assert f"| {name} |" in table
