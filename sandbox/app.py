@@ -227,6 +227,7 @@ class SandboxApp:
             language=export.language,
             bom=cfg.bom,
             crlf=cfg.crlf,
+            corruption=self.faults.corrupt_csv,
         )
         dataset = self.dataset
         body = CsvBody(lambda: dataset.select_local(export.start, export.end, cfg.bounds), spec)

@@ -91,6 +91,9 @@ class Faults:
     """Seconds until the advertised reset for ``too_many_requests_burst`` replies."""
     expire_now: bool = False
     """Every finished export's /data answers 410/4003."""
+    corrupt_csv: str | None = None
+    """Malformed downloads: ``ragged`` (3rd data row loses a cell), ``extra_column``
+    (every row and the header gain one), or ``renamed_header`` (2nd header cell)."""
 
     def reset(self) -> None:
         """Switch every fault off again."""

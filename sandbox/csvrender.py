@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 BOM = "\ufeff"
 TIMESTAMP_HEADER = "last update"
 _ROWS_PER_FLUSH = 256
+RAGGED_ROW = 3
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class CsvSpec:
     language: str = "en"
     bom: bool = False
     crlf: bool = True
+    corruption: str | None = None
     _cells: Callable[[int, int], list[str]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -40,7 +42,12 @@ class CsvSpec:
     def header_row(self) -> list[str]:
         """Return the header cells: ``user_id``, field names, optional ``last update``."""
         names = [fields_by_id()[fid].name_in(self.language) for fid in self.field_ids]
-        return ["user_id", *names, *([TIMESTAMP_HEADER] if self.with_timestamp else [])]
+        header = ["user_id", *names, *([TIMESTAMP_HEADER] if self.with_timestamp else [])]
+        if self.corruption == "renamed_header" and len(header) > 1:
+            header[1] = "Unexpected column"
+        if self.corruption == "extra_column":
+            header.append("Unknown")
+        return header
 
     def row(self, reg: Registration) -> list[str]:
         """Return the cells of one registration's data row."""
@@ -65,8 +72,13 @@ def render_text(rows: Iterable[Registration], spec: CsvSpec) -> Iterator[str]:
     if spec.header:
         writer.writerow(spec.header_row())
     pending = 0
-    for reg in rows:
-        writer.writerow(spec.row(reg))
+    for number, reg in enumerate(rows, start=1):
+        cells = spec.row(reg)
+        if spec.corruption == "ragged" and number == RAGGED_ROW:
+            cells.pop()
+        elif spec.corruption == "extra_column":
+            cells.append("surprise")
+        writer.writerow(cells)
         pending += 1
         if pending >= _ROWS_PER_FLUSH:
             yield buffer.getvalue()

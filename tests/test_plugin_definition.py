@@ -15,9 +15,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SECRETS = {"client_secret", "secret"}
 
 
+BUILTIN = ("stream_maps", "stream_map_config", "faker_config", "flattening_")
+
+
 def _tap_settings() -> dict[str, dict[str, Any]]:
+    """The tap's own settings (the SDK appends its built-in ones to the same schema)."""
     properties: dict[str, dict[str, Any]] = TapEmarsysRegistrations.config_jsonschema["properties"]
-    return properties
+    return {name: spec for name, spec in properties.items() if not name.startswith(BUILTIN)}
 
 
 def _extractor(path: Path) -> dict[str, Any]:
