@@ -8,7 +8,7 @@ repeated download of the same export skips them instead of emitting them twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 import requests
@@ -17,7 +17,7 @@ from tap_emarsys_registrations.csv_records import ChunkReader, Layout, RecordBui
 from tap_emarsys_registrations.errors import TruncatedDownloadError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
     from tap_emarsys_registrations.timestamps import LocalTimestampConverter
     from tap_emarsys_registrations.windows import Window
@@ -32,6 +32,24 @@ class Cursor:
     export_id: int
     rows_done: int = 0
     empty_bodies: int = 0
+    status: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Body:
+    """An open export file: its bytes, the length announced for it, and how to close it."""
+
+    chunks: Iterator[bytes]
+    expected_length: int | None
+    close: Callable[[], None]
+
+
+def response_body(response: requests.Response) -> Body:
+    """A Body over a streamed HTTP response (Content-Length counts unless encoded)."""
+    length = response.headers.get("Content-Length")
+    encoded = response.headers.get("Content-Encoding", "identity") not in {"identity", ""}
+    expected = int(length) if length is not None and length.isdigit() and not encoded else None
+    return Body(chunks(response), expected, response.close)
 
 
 def lookahead(rows: Iterable[list[str]]) -> Iterator[tuple[list[str], bool]]:
@@ -53,12 +71,10 @@ def chunks(response: requests.Response) -> Iterator[bytes]:
         raise TruncatedDownloadError(msg) from None
 
 
-def check_complete(reader: ChunkReader, response: requests.Response) -> None:
+def check_complete(reader: ChunkReader, expected_length: int | None) -> None:
     """Raise when the body is shorter than announced or does not end with a line break."""
-    length = response.headers.get("Content-Length")
-    encoded = response.headers.get("Content-Encoding", "identity") not in {"identity", ""}
-    if length is not None and length.isdigit() and not encoded and reader.bytes_read < int(length):
-        msg = f"received {reader.bytes_read} of {length} bytes"
+    if expected_length is not None and reader.bytes_read < expected_length:
+        msg = f"received {reader.bytes_read} of {expected_length} bytes"
         raise TruncatedDownloadError(msg)
     if reader.bytes_read and reader.last_byte not in {b"\n", b"\r"}:
         msg = "the body does not end with a line break"
@@ -66,7 +82,7 @@ def check_complete(reader: ChunkReader, response: requests.Response) -> None:
 
 
 def stream_records(
-    response: requests.Response,
+    body: Body,
     *,
     layout: Layout,
     delimiter: str,
@@ -75,10 +91,10 @@ def stream_records(
     cursor: Cursor,
     describe: str,
 ) -> Iterator[dict[str, Any]]:
-    """Yield the window's records from an open CSV response, skipping rows already done."""
+    """Yield the window's records from an open export file, skipping rows already done."""
     builder = RecordBuilder(layout, window, converter, describe)
-    with response:
-        reader = ChunkReader(chunks(response))
+    try:
+        reader = ChunkReader(body.chunks)
         first_data_row = 2 if layout.header else 1
         data_index = 0
         width = layout.width
@@ -88,7 +104,7 @@ def stream_records(
             start=1,
         ):
             if is_last:
-                check_complete(reader, response)
+                check_complete(reader, body.expected_length)
             if row_number < first_data_row:
                 builder.check_header(row)
                 continue
@@ -109,4 +125,6 @@ def stream_records(
             cursor.empty_bodies += 1
             msg = "the body is empty, without even the header row"
             raise TruncatedDownloadError(msg)
-        check_complete(reader, response)
+        check_complete(reader, body.expected_length)
+    finally:
+        body.close()

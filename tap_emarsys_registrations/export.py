@@ -42,6 +42,11 @@ class CancelledError(Exception):
     """The run stopped (another window failed); this export is left for the next run."""
 
 
+def status_text(data: dict[str, Any]) -> str:
+    """The normalised ``status`` of a status reply ('' when missing)."""
+    return str(data.get("status") or "").strip().lower()
+
+
 class ExportStatus(StrEnum):
     """Statuses of ``GET /export/{id}``; ``ready`` still means "not downloadable yet"."""
 
@@ -163,19 +168,22 @@ class ExportJobs:
                     hint="Check api_url: it must point at the Emarsys API",
                 ) from None
 
+    def status_data(self, export_id: int) -> dict[str, Any]:
+        """The export's status reply (``status``, ``file_name``, ``ftp_dir``...)."""
+        data = self._client.get(f"export/{export_id}")
+        return data if isinstance(data, dict) else {}
+
     def status(self, export_id: int) -> str:
         """The export's current status text."""
-        data = self._client.get(f"export/{export_id}")
-        status = data.get("status") if isinstance(data, dict) else None
-        return str(status or "").strip().lower()
+        return status_text(self.status_data(export_id))
 
     def wait_until_done(
         self,
         export_id: int,
         describe: str,
         on_status: Callable[[str, float], None],
-    ) -> None:
-        """Poll until the export is ``done``.
+    ) -> dict[str, Any]:
+        """Poll until the export is ``done``; return its final status reply.
 
         Raises:
             ExportFailedError: the export ended in ``error``.
@@ -186,12 +194,13 @@ class ExportJobs:
         waits = self._policy.intervals()
         last = ""
         while True:
-            status = self.status(export_id)
+            data = self.status_data(export_id)
+            status = status_text(data)
             if status != last:
                 on_status(status, self._clock.monotonic() - started)
                 last = status
             if status == ExportStatus.DONE:
-                return
+                return data
             if status == ExportStatus.ERROR:
                 raise ExportFailedError(
                     f"{describe}: Emarsys export {export_id} ended in status 'error'. The "

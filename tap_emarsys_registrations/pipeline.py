@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
     from tap_emarsys_registrations.csv_records import Layout
+    from tap_emarsys_registrations.delivery import Delivery
     from tap_emarsys_registrations.export import ExportJobs
     from tap_emarsys_registrations.progress import RunProgress
     from tap_emarsys_registrations.settings import ExportOptions
@@ -104,11 +105,14 @@ class Extraction:
         self,
         jobs: ExportJobs,
         plan: ExportPlan,
+        *,
         sink: StateSink,
         progress: RunProgress,
+        delivery: Delivery,
         stop: threading.Event | None = None,
     ) -> None:
         self._jobs = jobs
+        self._delivery = delivery
         self._plan = plan
         self._sink = sink
         self._progress = progress
@@ -134,6 +138,7 @@ class Extraction:
                 yield from self._emit(prepared)
                 self._write_notices()
                 self._sink.window_finished(window)
+                self._delivery.window_done(prepared.cursor.export_id, prepared.cursor.status)
                 self._progress.window_finished(window)
                 futures[index] = Future()  # release the finished window's result
         finally:
@@ -191,7 +196,7 @@ class Extraction:
                 return _Prepared(window, request, cursor, started)
 
     def _wait_done(self, window: Window, cursor: Cursor) -> None:
-        self._jobs.wait_until_done(
+        cursor.status = self._jobs.wait_until_done(
             cursor.export_id,
             self._progress.describe(window, cursor.export_id),
             lambda status, elapsed: self._progress.status_changed(window, status, elapsed),
@@ -204,9 +209,9 @@ class Extraction:
         while True:
             describe = self._progress.describe(window, cursor.export_id)
             try:
-                response = self._jobs.open_download(cursor.export_id, describe)
+                body = self._delivery.open(cursor.export_id, cursor.status, describe)
                 records = stream_records(
-                    response,
+                    body,
                     layout=self._plan.layout,
                     delimiter=self._plan.options.delimiter,
                     window=window,

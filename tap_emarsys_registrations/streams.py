@@ -12,6 +12,7 @@ from typing_extensions import override
 
 from tap_emarsys_registrations.checkpoint import StreamCheckpoint
 from tap_emarsys_registrations.csv_records import Layout
+from tap_emarsys_registrations.delivery import LocalDelivery
 from tap_emarsys_registrations.errors import ConfigError
 from tap_emarsys_registrations.export import ExportJobs, PollPolicy
 from tap_emarsys_registrations.fields import (
@@ -156,8 +157,9 @@ class RegistrationsStream(Stream):
         extraction = Extraction(
             jobs,
             plan,
-            StreamCheckpoint(self, context),
-            RunProgress(self.logger, self._clock, self._client.stats, self._client.gate),
-            stop,
+            sink=StreamCheckpoint(self, context),
+            progress=RunProgress(self.logger, self._clock, self._client.stats, self._client.gate),
+            delivery=LocalDelivery(jobs),
+            stop=stop,
         )
         yield from extraction.run(windows)
