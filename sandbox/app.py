@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.auth import TokenStore, WsseVerifier, parse_basic
 from sandbox.config import Faults, SandboxConfig
 from sandbox.csvrender import CsvBody, CsvSpec
-from sandbox.dataset import Dataset
+from sandbox.dataset import Dataset, Registration
 from sandbox.exports import ExportStore
 from sandbox.fields import LANGUAGES, all_fields
 from sandbox.ratelimit import TOO_MANY_REQUESTS, TOO_MANY_REQUESTS_CODE, RateLimiter
@@ -21,7 +21,7 @@ from sandbox.requestlog import RequestLog
 from sandbox.validation import INVALID_LANGUAGE, INVALID_LANGUAGE_CODE, validate_registrations
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     from sandbox.requestlog import IncomingRequest
 
@@ -230,7 +230,21 @@ class SandboxApp:
             corruption=self.faults.corrupt_csv,
         )
         dataset = self.dataset
-        body = CsvBody(lambda: dataset.select_local(export.start, export.end, cfg.bounds), spec)
+        faults, export_id = self.faults, job.id
+        shuffle = faults.shuffle_rows
+        omit = faults.omit_first_row_with_field in export.field_ids
+
+        def rows() -> Iterable[Registration]:
+            selected = dataset.select_local(export.start, export.end, cfg.bounds)
+            if shuffle:
+                listed = list(selected)
+                random.Random(export_id).shuffle(listed)
+                selected = iter(listed)
+            if omit:
+                next(iter(selected), None)
+            return selected
+
+        body = CsvBody(rows, spec)
         reply = Reply(200, content_type=CSV_TYPE, csv=body)
         if cfg.framing == "content-length":
             if job.content_length is None:

@@ -91,6 +91,10 @@ class Faults:
     """Seconds until the advertised reset for ``too_many_requests_burst`` replies."""
     expire_now: bool = False
     """Every finished export's /data answers 410/4003."""
+    shuffle_rows: bool = False
+    """Downloads list rows in an order of their own (seeded by the export id)."""
+    omit_first_row_with_field: int | None = None
+    """Exports whose contact_fields include this id leave out their first data row."""
     corrupt_csv: str | None = None
     """Malformed downloads: ``ragged`` (3rd data row loses a cell), ``extra_column``
     (every row and the header gain one), or ``renamed_header`` (2nd header cell)."""

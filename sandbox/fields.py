@@ -177,12 +177,21 @@ _CUSTOM: tuple[tuple[int, str, str, str | None, str], ...] = (
     (5004, "Favourite colour", "singlechoice", "favourite_colour", "Lieblingsfarbe"),
     (5005, "Voucher42", "voucher", None, "Voucher42"),
 )
+# Enough further custom fields that an account can select more than the 20 an
+# export takes (the tap then splits the fields over several exports).
+_EXTRA: tuple[tuple[int, str, str, str | None, str], ...] = tuple(
+    (6000 + n, f"Custom text {n}", "shorttext", f"custom_text_{n}", f"Eigener Text {n}")
+    for n in range(1, 17)
+) + tuple(
+    (6000 + n, f"Custom number {n}", "numeric", f"custom_number_{n}", f"Eigene Zahl {n}")
+    for n in range(17, 21)
+)
 
 
 @cache
 def all_fields() -> tuple[Field, ...]:
     """Return every field the account has, system fields first."""
-    return tuple(Field(*row) for row in _SYSTEM + _CUSTOM)
+    return tuple(Field(*row) for row in _SYSTEM + _CUSTOM + _EXTRA)
 
 
 @cache

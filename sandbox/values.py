@@ -169,6 +169,8 @@ _GENERATORS: dict[int, Generator] = {
     5003: lambda rng: _quirky(rng, _NOTES),
 }
 _SAME_AS = {16: 15, 21: 15, 22: 15, 37: 15, 39: 4, 41: 10, 42: 13, 43: 11, 44: 12, 45: 14, 5002: 40}
+_SAME_AS |= {6000 + n: (1, 2, 11, 18)[n % 4] for n in range(1, 17)}
+_SAME_AS |= {6000 + n: 5001 for n in range(17, 21)}
 
 
 _CHOICES: dict[int, tuple[str, ...]] = {

@@ -48,9 +48,14 @@ class StreamCheckpoint:
     def _emit(self) -> None:
         self._stream.finalize_state_progress_markers(self._state())
 
-    def saved_export(self, window: Window, fingerprint: str) -> int | None:
-        """The export id saved for exactly this window and request, if any."""
-        entry = self._pending().get(iso_utc(window.start))
+    @staticmethod
+    def _key(window: Window, part: int) -> str:
+        start = iso_utc(window.start)
+        return start if part == 0 else f"{start}/{part}"
+
+    def saved_export(self, window: Window, fingerprint: str, part: int = 0) -> int | None:
+        """The export id saved for exactly this window part and request, if any."""
+        entry = self._pending().get(self._key(window, part))
         if not isinstance(entry, dict):
             return None
         if entry.get("window_end") != iso_utc(window.end):
@@ -62,9 +67,11 @@ class StreamCheckpoint:
         except (KeyError, TypeError, ValueError):
             return None
 
-    def export_started(self, window: Window, export_id: int, fingerprint: str) -> None:
+    def export_started(
+        self, window: Window, export_id: int, fingerprint: str, part: int = 0
+    ) -> None:
         """Save the export id and emit STATE before anything waits on it."""
-        self._pending()[iso_utc(window.start)] = {
+        self._pending()[self._key(window, part)] = {
             "id": export_id,
             "window_end": iso_utc(window.end),
             "fingerprint": fingerprint,
@@ -74,7 +81,10 @@ class StreamCheckpoint:
     def window_finished(self, window: Window) -> None:
         """Move the bookmark to the window's end, forget its export, emit STATE."""
         state = self._state()
-        self._pending().pop(iso_utc(window.start), None)
+        pending = self._pending()
+        start = iso_utc(window.start)
+        for key in [k for k in pending if k == start or k.startswith(f"{start}/")]:
+            del pending[key]
         state["replication_key"] = WINDOW_START
         state["replication_key_value"] = iso_utc(window.end)
         self._emit()

@@ -223,9 +223,21 @@ class RecordBuilder:
             REGISTERED_AT: registered_at,
             WINDOW_START: self._window_start,
         }
+        self.add_values(record, row, row_number)
+        return record
+
+    def add_values(self, record: dict[str, Any], row: list[str], row_number: int) -> None:
+        """Cast this export's field columns of ``row`` into ``record``.
+
+        Raises:
+            CSVFormatError: for a value that does not fit its field's type.
+        """
         try:
             for name, cast, raw_value in zip(self._names, self._casters, row[1:], strict=False):
                 record[name] = cast(raw_value)
         except ValueError as exc:
             raise self.error(row_number, str(exc)) from None
-        return record
+
+    def nulls(self) -> dict[str, None]:
+        """This export's fields, all null: for a row another export part lacks."""
+        return dict.fromkeys(self._names)

@@ -17,20 +17,17 @@ from tap_emarsys_registrations.csv_records import ChunkReader, Layout, RecordBui
 from tap_emarsys_registrations.errors import TruncatedDownloadError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Generator, Iterable, Iterator
 
-    from tap_emarsys_registrations.timestamps import LocalTimestampConverter
-    from tap_emarsys_registrations.windows import Window
 
 DOWNLOAD_CHUNK_BYTES: Final = 1 << 16
 
 
 @dataclass
 class Cursor:
-    """An export of one window, and how far its rows have been handed on."""
+    """One export of a window: its id, its final status reply, and empty-body retries."""
 
     export_id: int
-    rows_done: int = 0
     empty_bodies: int = 0
     status: dict[str, Any] = field(default_factory=dict)
 
@@ -81,24 +78,19 @@ def check_complete(reader: ChunkReader, expected_length: int | None) -> None:
         raise TruncatedDownloadError(msg)
 
 
-def stream_records(
+def data_rows(
     body: Body,
     *,
     layout: Layout,
     delimiter: str,
-    window: Window,
-    converter: LocalTimestampConverter,
+    builder: RecordBuilder,
     cursor: Cursor,
-    describe: str,
-) -> Iterator[dict[str, Any]]:
-    """Yield the window's records from an open export file, skipping rows already done."""
-    builder = RecordBuilder(layout, window, converter, describe)
+) -> Generator[tuple[int, list[str]], None, None]:
+    """Yield ``(row number, cells)`` of the data rows, after checking header and completeness."""
     try:
         reader = ChunkReader(body.chunks)
         first_data_row = 2 if layout.header else 1
-        data_index = 0
         width = layout.width
-        build = builder.build
         for row_number, (row, is_last) in enumerate(
             lookahead(iter_rows(reader, delimiter)),
             start=1,
@@ -108,17 +100,10 @@ def stream_records(
             if row_number < first_data_row:
                 builder.check_header(row)
                 continue
-            if data_index < cursor.rows_done:
-                data_index += 1
-                continue
             if is_last and len(row) != width:
                 msg = f"the last row has {len(row)} of {width} columns"
                 raise TruncatedDownloadError(msg)
-            record = build(row, row_number)
-            data_index += 1
-            if record is not None:
-                yield record
-            cursor.rows_done = data_index
+            yield row_number, row
         if reader.bytes_read == 0 and layout.header and cursor.empty_bodies == 0:
             # Zero rows still come with a header; an empty body is trusted only
             # when a second download says the same.

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tap_emarsys_registrations.errors import ConfigError
-from tap_emarsys_registrations.fields import EXCLUDED_FIELD_IDS, MAX_FIELDS_PER_EXPORT
+from tap_emarsys_registrations.fields import EXCLUDED_FIELD_IDS
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -288,11 +288,6 @@ def _contact_fields(config: Mapping[str, Any]) -> tuple[int | str, ...] | None:
             "contact_fields",
             f"Emarsys cannot export field(s) {', '.join(map(str, excluded))} "
             "(27, 28, 29, 32 and 33 are never exportable); remove them",
-        )
-    if len(items) > MAX_FIELDS_PER_EXPORT:
-        raise ConfigError(
-            "contact_fields",
-            f"{len(items)} fields given; an Emarsys export takes at most {MAX_FIELDS_PER_EXPORT}",
         )
     return tuple(items)
 

@@ -11,13 +11,11 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
 from tap_emarsys_registrations.checkpoint import StreamCheckpoint
-from tap_emarsys_registrations.csv_records import Layout
 from tap_emarsys_registrations.delivery import LocalDelivery
 from tap_emarsys_registrations.errors import ConfigError
 from tap_emarsys_registrations.export import ExportJobs, PollPolicy
 from tap_emarsys_registrations.fields import (
     DEFAULT_FIELD_IDS,
-    MAX_FIELDS_PER_EXPORT,
     REGISTERED_AT,
     USER_ID,
     WINDOW_START,
@@ -25,7 +23,8 @@ from tap_emarsys_registrations.fields import (
     build_schema,
     resolve_contact_fields,
 )
-from tap_emarsys_registrations.pipeline import ExportPlan, Extraction
+from tap_emarsys_registrations.pipeline import Extraction
+from tap_emarsys_registrations.plan import ExportPlan
 from tap_emarsys_registrations.progress import RunProgress
 from tap_emarsys_registrations.windows import floor_second, plan_windows
 
@@ -91,7 +90,7 @@ class RegistrationsStream(Stream):
         """The fields each export asks for: ``contact_fields``, else the selected properties.
 
         Raises:
-            ConfigError: when none or more than 20 fields would be exported.
+            ConfigError: when no field would be exported.
         """
         configured = self._settings.export.contact_fields
         if configured is not None:
@@ -104,12 +103,6 @@ class RegistrationsStream(Stream):
                 "contact_fields",
                 "no contact field is selected; select at least one property "
                 "(meltano select) or set contact_fields",
-            )
-        if len(chosen) > MAX_FIELDS_PER_EXPORT:
-            raise ConfigError(
-                "contact_fields",
-                f"{len(chosen)} fields are selected; an Emarsys export takes at most "
-                f"{MAX_FIELDS_PER_EXPORT}. Select fewer properties or set contact_fields",
             )
         return chosen
 
@@ -135,12 +128,6 @@ class RegistrationsStream(Stream):
             settings.window,
         )
         options = settings.export
-        layout = Layout(
-            fields=fields,
-            with_timestamp=options.with_timestamp,
-            header=options.add_field_names_header,
-            header_names=tuple(self._header_names.get(f.id, "") for f in fields),
-        )
         stop = threading.Event()
         jobs = ExportJobs(
             self._client,
@@ -148,11 +135,12 @@ class RegistrationsStream(Stream):
             self._clock,
             stop,
         )
-        plan = ExportPlan(
-            layout=layout,
-            options=options,
-            zone=settings.export_timezone,
-            concurrency=settings.max_concurrent_exports,
+        plan = ExportPlan.build(
+            fields,
+            self._header_names,
+            options,
+            settings.export_timezone,
+            settings.max_concurrent_exports,
         )
         extraction = Extraction(
             jobs,

@@ -103,7 +103,8 @@ CONFIG_SCHEMA = th.PropertiesList(
         "contact_fields",
         th.ArrayType(th.CustomType({"type": ["integer", "string"]})),
         title="Contact fields",
-        description="Field ids or string_ids to export (at most 20). Default: the selected "
+        description="Field ids or string_ids to export; more than 20 are split over several "
+        "exports per window and joined. Default: the selected "
         "catalog properties.",
     ),
     P(

@@ -80,7 +80,7 @@ BAD_SETTINGS = [
         {"contact_fields": [1, "32"]}, ("contact_fields", "32"), False, id="field-32-as-text"
     ),
     pytest.param(
-        {"contact_fields": list(range(1, 22))}, ("contact_fields", "21"), False, id="21-fields"
+        {"contact_fields": [1, 2, "first_name"]}, ("contact_fields", "twice"), True, id="repeated"
     ),
     pytest.param(
         {"contact_fields": [1, 424242]}, ("contact_fields", "424242"), True, id="unknown-id"
