@@ -19,6 +19,7 @@ from sandbox.ratelimit import TOO_MANY_REQUESTS, TOO_MANY_REQUESTS_CODE, RateLim
 from sandbox.replies import CSV_TYPE, ApiError, Reply, envelope, ok, plain_json
 from sandbox.requestlog import RequestLog
 from sandbox.validation import INVALID_LANGUAGE, INVALID_LANGUAGE_CODE, validate_registrations
+from sandbox.values import mix64
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -26,6 +27,12 @@ if TYPE_CHECKING:
     from sandbox.requestlog import IncomingRequest
 
     Handler = Callable[[IncomingRequest, list[str]], Reply]
+
+def in_contact_list(list_id: int, user_id: int) -> bool:
+    """Whether a contact belongs to one of the sandbox's contact lists (a fixed hash rule)."""
+    divisor = {700000001: 2, 700000002: 3}.get(list_id)
+    return divisor is not None and mix64(user_id) % divisor == 0
+
 
 CONTACT_LISTS = (
     {
@@ -233,9 +240,12 @@ class SandboxApp:
         faults, export_id = self.faults, job.id
         shuffle = faults.shuffle_rows
         omit = faults.omit_first_row_with_field in export.field_ids
+        contact_list = export.contactlist
 
         def rows() -> Iterable[Registration]:
             selected = dataset.select_local(export.start, export.end, cfg.bounds)
+            if contact_list is not None:
+                selected = (r for r in selected if in_contact_list(contact_list, r.user_id))
             if shuffle:
                 listed = list(selected)
                 random.Random(export_id).shuffle(listed)

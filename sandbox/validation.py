@@ -41,6 +41,9 @@ class ExportRequest:
     notification_url: str | None = None
 
 
+KNOWN_CONTACT_LISTS = frozenset({700000001, 700000002})
+
+
 def _invalid(text: str) -> ApiError:
     return ApiError(400, VALIDATION_CODE, text)
 
@@ -126,6 +129,8 @@ def validate_registrations(body: object) -> ExportRequest:
     contactlist = body.get("contactlist")
     if contactlist is not None and _int_like(contactlist) is None:
         raise _invalid("Invalid data format for contactlist. Integer expected")
+    if contactlist is not None and _int_like(contactlist) not in KNOWN_CONTACT_LISTS:
+        raise _invalid(f"Invalid value for contactlist: {contactlist}")
     settings = body.get("ftp_settings", body.get("sftp_settings"))
     url = body.get("notification_url")
     return ExportRequest(

@@ -53,6 +53,7 @@ PERMISSIONS: Final = {
     "export/{id}": "export.status",
     "field/translate": "field.list",
     "field": "field.get",
+    "contactlist": "contactlist.list",
 }
 
 

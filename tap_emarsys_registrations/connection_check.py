@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from tap_emarsys_registrations.errors import EmarsysAPIError, UserFacingError
+from tap_emarsys_registrations.errors import ConfigError, EmarsysAPIError, UserFacingError
 
 if TYPE_CHECKING:
     from tap_emarsys_registrations.client import EmarsysClient
@@ -51,4 +51,23 @@ def check_connection(client: EmarsysClient) -> None:
             "The API user lacks the permission(s) "
             + ", ".join(missing)
             + "; grant them in Emarsys under Management > Security Settings > API users",
+        )
+
+
+def check_contact_list(client: EmarsysClient, list_id: int) -> None:
+    """Raise a ConfigError naming ``contactlist`` when the account has no such list.
+
+    Needs the ``contactlist.list`` permission (one read-only request).
+    """
+    lists = client.get("contactlist")
+    known = (
+        {str(entry.get("id")) for entry in lists if isinstance(entry, dict)}
+        if isinstance(lists, list)
+        else set()
+    )
+    if str(list_id) not in known:
+        raise ConfigError(
+            "contactlist",
+            f"{list_id} is not a contact list of this account "
+            f"(known: {', '.join(sorted(known)) or 'none'})",
         )

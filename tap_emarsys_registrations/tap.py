@@ -12,7 +12,7 @@ from typing_extensions import override
 
 from tap_emarsys_registrations.clock import SYSTEM_CLOCK, Clock
 from tap_emarsys_registrations.connection import connect
-from tap_emarsys_registrations.connection_check import check_connection
+from tap_emarsys_registrations.connection_check import check_connection, check_contact_list
 from tap_emarsys_registrations.errors import ConfigError
 from tap_emarsys_registrations.fields import names_by_id, parse_catalog, resolve_contact_fields
 from tap_emarsys_registrations.output import BufferedMsgSpecWriter
@@ -265,11 +265,13 @@ class TapEmarsysRegistrations(Tap):
         if settings.export.language != "en":
             translated = self.client.get(f"field/translate/{settings.export.language}")
             header_names = names_by_id(translated if isinstance(translated, list) else [])
-        if settings.export.contact_fields is not None:
-            try:
+        try:
+            if settings.export.contact_fields is not None:
                 resolve_contact_fields(settings.export.contact_fields, fields)
-            except ConfigError as exc:
-                raise ConfigValidationError(str(exc), errors=[str(exc)]) from None
+            if settings.export.contactlist is not None:
+                check_contact_list(self.client, settings.export.contactlist)
+        except ConfigError as exc:
+            raise ConfigValidationError(str(exc), errors=[str(exc)]) from None
         return [
             RegistrationsStream(
                 self,
