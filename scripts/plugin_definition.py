@@ -34,6 +34,13 @@ KINDS = {
 }
 GROUPS = [["client_id", "client_secret", "start_date"], ["username", "secret", "start_date"]]
 START, END = "<!-- settings:start -->", "<!-- settings:end -->"
+# `meltano test tap-emarsys-registrations`: the connection test, which starts no export.
+COMMANDS = {
+    "test": {
+        "args": "--config=ENV --test",
+        "description": "Check credentials, the field catalog and permissions without an export",
+    },
+}
 
 
 def about(fmt: str) -> str:
@@ -73,6 +80,7 @@ def plugin(info: dict[str, Any]) -> dict[str, Any]:
         "pip_url": "tap-emarsys-registrations",
         "executable": info["name"],
         "capabilities": sorted(info["capabilities"]),
+        "commands": COMMANDS,
         "keywords": ["meltano_sdk", "emarsys"],
         "maintenance_status": "active",
         "settings_group_validation": GROUPS,
@@ -97,6 +105,7 @@ def render() -> dict[Path, str]:
     meltano = yaml.safe_load(meltano_path.read_text())
     extractor = meltano["plugins"]["extractors"][0]
     extractor["capabilities"] = definition["capabilities"]
+    extractor["commands"] = COMMANDS
     extractor["settings_group_validation"] = GROUPS
     extractor["settings"] = definition["settings"]
     readme_path = ROOT / "README.md"

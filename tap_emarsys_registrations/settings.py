@@ -236,6 +236,11 @@ def _number(config: Mapping[str, Any], key: str, default: float) -> float:
     value = config.get(key)
     if value is None:
         return default
+    if isinstance(value, str):  # from an environment variable
+        try:
+            return float(value.strip())
+        except ValueError:
+            raise ConfigError(key, f"must be a number, not {value!r}") from None
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         raise ConfigError(key, f"must be a number, not {value!r}")
     return float(value)

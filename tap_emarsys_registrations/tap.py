@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from tap_emarsys_registrations.client import EmarsysClient
 
 P = th.Property
+# A number, or its text: the SDK's `--config=ENV` (and `meltano test`) passes
+# environment values of number settings as strings.
+NUMBER = th.CustomType({"type": ["number", "string"], "pattern": r"^\s*-?[0-9]+(\.[0-9]+)?\s*$"})
 
 CONFIG_SCHEMA = th.PropertiesList(
     P(
@@ -87,14 +90,14 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     P(
         "safety_lag_minutes",
-        th.NumberType,
+        NUMBER,
         default=30,
         title="Safety lag (minutes)",
         description="Without end_date, stop this long before now so late writes are not missed.",
     ),
     P(
         "window_hours",
-        th.NumberType,
+        NUMBER,
         default=24,
         title="Window length (hours)",
         description="Length of the time window each export covers.",
@@ -161,28 +164,28 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     P(
         "poll_interval_seconds",
-        th.NumberType,
+        NUMBER,
         default=5,
         title="Poll interval (s)",
         description="First wait between export status checks; it grows by 1.5x.",
     ),
     P(
         "poll_interval_max_seconds",
-        th.NumberType,
+        NUMBER,
         default=60,
         title="Max poll interval (s)",
         description="Cap of the growing wait between status checks.",
     ),
     P(
         "export_timeout_seconds",
-        th.NumberType,
+        NUMBER,
         default=3600,
         title="Export timeout (s)",
         description="Fail the run when one export has not finished after this long.",
     ),
     P(
         "request_timeout_seconds",
-        th.NumberType,
+        NUMBER,
         default=300,
         title="Request timeout (s)",
         description="Timeout of one HTTP request (connect and each read).",

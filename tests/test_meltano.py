@@ -122,6 +122,17 @@ def test_settings_and_selection_are_visible_to_meltano(project: Project) -> None
     assert "average_visit_duration" not in selection
 
 
+def test_meltano_test_checks_the_connection_without_an_export(project: Project) -> None:
+    project.sb.clear_requests()
+    result = project.meltano("test", "tap-emarsys-registrations")
+    assert "Connection test passed" in result.stdout + result.stderr
+    assert not [
+        e
+        for e in project.sb.requests
+        if e.path.endswith("/contact/getregistrations") and e.status == 200
+    ]
+
+
 def test_incremental_runs_into_postgres_load_exactly_the_truth(project: Project) -> None:
     sb = project.sb
     sb.clear_requests()
