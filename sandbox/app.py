@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     Handler = Callable[[IncomingRequest, list[str]], Reply]
 
+
 def in_contact_list(list_id: int, user_id: int) -> bool:
     """Whether a contact belongs to one of the sandbox's contact lists (a fixed hash rule)."""
     divisor = {700000001: 2, 700000002: 3}.get(list_id)
