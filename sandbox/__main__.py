@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="comma-separated permissions of the API user (default: all)",
     )
+    add(
+        "--file-cache",
+        default=None,
+        metavar="DIR",
+        help="render each distinct export body once into DIR and serve the file (benchmarks)",
+    )
     return parser
 
 
@@ -87,6 +93,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         rate_limit_per_minute=args.rate_limit,
         rate_limit_window_seconds=args.rate_window,
         permissions=permissions,
+        file_cache_dir=args.file_cache,
         clock_offset_seconds=args.clock_offset,
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -121,3 +122,30 @@ class CsvBody:
     def length(self) -> int:
         """Return the body length in bytes (one full rendering pass)."""
         return body_length(self.rows(), self.spec)
+
+
+@dataclass(frozen=True)
+class FileBody:
+    """A CSV body rendered once to a file (``--file-cache``): served at disk speed."""
+
+    path: str
+
+    @classmethod
+    def render(cls, body: CsvBody, path: str) -> FileBody:
+        """Render ``body`` into ``path`` (atomically) and return the file-backed body."""
+        partial = f"{path}.partial"
+        with open(partial, "wb") as out:  # noqa: PTH123 - plain file I/O
+            for chunk in body.chunks(1 << 20):
+                out.write(chunk)
+        os.replace(partial, path)  # noqa: PTH105
+        return cls(path)
+
+    def chunks(self, chunk_size: int) -> Iterator[bytes]:
+        """Yield the file in fixed-size chunks."""
+        with open(self.path, "rb") as source:  # noqa: PTH123 - plain file I/O
+            while chunk := source.read(chunk_size):
+                yield chunk
+
+    def length(self) -> int:
+        """The file size in bytes."""
+        return os.path.getsize(self.path)  # noqa: PTH202

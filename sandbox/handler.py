@@ -16,7 +16,7 @@ from sandbox.requestlog import IncomingRequest
 
 if TYPE_CHECKING:
     from sandbox.app import SandboxApp
-    from sandbox.csvrender import CsvBody
+    from sandbox.csvrender import CsvBody, FileBody
     from sandbox.replies import Reply
 
 HOST = "127.0.0.1"
@@ -160,7 +160,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return
         self._send_csv(reply.csv, reply)
 
-    def _send_csv(self, body: CsvBody, reply: Reply) -> None:
+    def _send_csv(self, body: CsvBody | FileBody, reply: Reply) -> None:
         config = self.app.config
         chunked = config.framing == "chunked"
         if config.framing == "content-length":

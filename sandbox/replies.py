@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sandbox.csvrender import CsvBody
+    from sandbox.csvrender import CsvBody, FileBody
 
 JSON_TYPE = "application/json"
 CSV_TYPE = "text/csv;charset=UTF-8"
@@ -22,7 +22,7 @@ class Reply:
     content_type: str = JSON_TYPE
     headers: dict[str, str] = field(default_factory=dict)
     reply_code: int | None = None
-    csv: CsvBody | None = None
+    csv: CsvBody | FileBody | None = None
     """Streamed body; when set, ``body`` is ignored and the configured framing applies."""
     csv_length: int | None = None
     """Pre-computed byte length of ``csv`` (content-length framing)."""

@@ -1,15 +1,18 @@
-"""Singer message output: msgspec encoding, flushing only when it matters.
+"""Singer message output: msgspec encoding, written in blocks, flushed when it matters.
 
-The SDK's writers flush stdout after every message. Records go into the
-stdout buffer unflushed; any other message (STATE, SCHEMA) flushes the buffer
-with everything before it. Since all messages share one buffer in order, a
-STATE can never reach the target before the records it covers.
+The SDK's writers write and flush stdout once per message, and an unbuffered
+stdout (``PYTHONUNBUFFERED``, common in containers) turns every record into a
+system call. Records are collected in a buffer of the writer's own and written
+in blocks of 64 KiB; any other message (STATE, SCHEMA) writes the buffer, then
+itself, then flushes. All messages pass through the one buffer in order, so a
+STATE never reaches the target before the records it covers. Records still in
+the buffer when a run dies are not covered by any STATE, so a rerun sends them.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib import RecordMessage
@@ -18,12 +21,28 @@ from typing_extensions import override
 if TYPE_CHECKING:
     from singer_sdk.singerlib.encoding.simple import Message
 
+BLOCK_BYTES: Final = 64 * 1024
+
 
 class BufferedMsgSpecWriter(MsgSpecWriter):
-    """MsgSpec writer that leaves RECORD messages in the stdout buffer."""
+    """MsgSpec writer that writes RECORD messages in blocks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._buffer = bytearray()
+
+    def flush(self) -> None:
+        """Write out the buffered records and flush stdout."""
+        if self._buffer:
+            sys.stdout.buffer.write(self._buffer)
+            self._buffer.clear()
+        sys.stdout.flush()
 
     @override
     def write_message(self, message: Message) -> None:
-        sys.stdout.buffer.write(self.format_message(message))
+        self._buffer += self.format_message(message)
         if not isinstance(message, RecordMessage):
-            sys.stdout.flush()
+            self.flush()
+        elif len(self._buffer) >= BLOCK_BYTES:
+            sys.stdout.buffer.write(self._buffer)
+            self._buffer.clear()

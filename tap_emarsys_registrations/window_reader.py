@@ -126,7 +126,7 @@ class WindowReader:
     def _read(self, prepared: Prepared) -> Iterator[dict[str, Any]]:
         bodies = self._open(prepared)
         builders: list[RecordBuilder] = []
-        streams: list[Generator[tuple[int, list[str]], None, None]] = []
+        streams: list[Generator[Any, None, None]] = []
         for part, body in zip(prepared.parts, bodies, strict=True):
             layout = self._plan.parts[part.index]
             describe = self._progress.describe(prepared.window, part.cursor.export_id)
@@ -139,11 +139,12 @@ class WindowReader:
                     delimiter=self._plan.options.delimiter,
                     builder=builder,
                     cursor=part.cursor,
+                    done=prepared if len(bodies) == 1 else None,
                 ),
             )
         try:
             if len(streams) == 1:
-                yield from self._single(prepared, builders[0], streams[0])
+                yield from streams[0]
                 return
             join = PartJoin(builders, with_timestamp=self._plan.options.with_timestamp)
             for index, record in enumerate(join.records(streams), start=1):
@@ -160,21 +161,6 @@ class WindowReader:
         finally:
             for stream in streams:
                 stream.close()
-
-    @staticmethod
-    def _single(
-        prepared: Prepared,
-        builder: RecordBuilder,
-        rows: Iterator[tuple[int, list[str]]],
-    ) -> Iterator[dict[str, Any]]:
-        build = builder.build
-        for index, (row_number, row) in enumerate(rows, start=1):
-            if index <= prepared.rows_done:
-                continue
-            record = build(row, row_number)
-            if record is not None:
-                yield record
-            prepared.rows_done = index
 
 
 class _PartExpiredError(Exception):
