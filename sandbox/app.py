@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
 import random
 import threading
 import time
@@ -11,13 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.auth import TokenStore, WsseVerifier, parse_basic
 from sandbox.config import Faults, SandboxConfig
-from sandbox.csvrender import CsvBody, CsvSpec
+from sandbox.csvrender import CsvBody, CsvSpec, FileBody
 from sandbox.dataset import Dataset, Registration
-from sandbox.exports import ExportStore
+from sandbox.exports import ExportJob, ExportStore
 from sandbox.fields import LANGUAGES, all_fields
 from sandbox.ratelimit import TOO_MANY_REQUESTS, TOO_MANY_REQUESTS_CODE, RateLimiter
 from sandbox.replies import CSV_TYPE, ApiError, Reply, envelope, ok, plain_json
 from sandbox.requestlog import RequestLog
+from sandbox.upload import upload_when_due
 from sandbox.validation import INVALID_LANGUAGE, INVALID_LANGUAGE_CODE, validate_registrations
 from sandbox.values import mix64
 
@@ -60,6 +63,7 @@ class SandboxApp:
         self.config = config
         self.dataset = Dataset(config)
         self.faults = Faults()
+        self._file_lock = threading.Lock()
         self.fault_lock = threading.Lock()
         self._rng = random.Random(config.seed)
         self.tokens = TokenStore(config.token_ttl_seconds, self.now)
@@ -208,7 +212,22 @@ class SandboxApp:
 
     def _export_status(self, request: IncomingRequest, parts: list[str]) -> Reply:
         del request
-        return ok(self.exports.get(parts[1]).status_data(self.faults))
+        job = self.exports.get(parts[1])
+        if job.awaiting_upload(self.faults):  # ftp/sftp: done once the file is uploaded
+            upload_when_due(job, lambda: self._file_body(job), self.config)
+        return ok(job.status_data(self.faults))
+
+    def _cached_file(self, body: CsvBody, request_body: dict[str, Any]) -> FileBody:
+        """The rendered file of an identical earlier export, or a new one."""
+        assert self.config.file_cache_dir is not None
+        canonical = json.dumps(request_body, sort_keys=True) + repr(body.spec)
+        name = hashlib.sha256(canonical.encode()).hexdigest()[:24] + ".csv"
+        path = os.path.join(self.config.file_cache_dir, name)  # noqa: PTH118
+        with self._file_lock:
+            os.makedirs(self.config.file_cache_dir, exist_ok=True)  # noqa: PTH103
+            if os.path.exists(path):  # noqa: PTH110
+                return FileBody(path)
+            return FileBody.render(body, path)
 
     def _export_data(self, request: IncomingRequest, parts: list[str]) -> Reply:
         del request
@@ -226,6 +245,17 @@ class SandboxApp:
             )
         if job.expired(self.config.export_expiry_seconds, self.faults):
             raise ApiError(410, 4003, "Exported data is not available.")
+        body = self._file_body(job)
+        reply = Reply(200, content_type=CSV_TYPE, csv=body)
+        if self.config.framing == "content-length":
+            if job.content_length is None:
+                job.content_length = body.length()
+            reply.csv_length = job.content_length
+        reply.drop_after = self._take_drop()
+        return reply
+
+    def _file_body(self, job: ExportJob) -> CsvBody | FileBody:
+        """The export's file, as served by /data or uploaded to the user's server."""
         export, cfg = job.request, self.config
         spec = CsvSpec(
             field_ids=export.field_ids,
@@ -255,14 +285,10 @@ class SandboxApp:
                 next(iter(selected), None)
             return selected
 
-        body = CsvBody(rows, spec)
-        reply = Reply(200, content_type=CSV_TYPE, csv=body)
-        if cfg.framing == "content-length":
-            if job.content_length is None:
-                job.content_length = body.length()
-            reply.csv_length = job.content_length
-        reply.drop_after = self._take_drop()
-        return reply
+        rendered = CsvBody(rows, spec)
+        if cfg.file_cache_dir is not None and not (shuffle or omit):
+            return self._cached_file(rendered, job.body)
+        return rendered
 
     def _take_drop(self) -> int | None:
         with self.fault_lock:

@@ -42,11 +42,17 @@ class SandboxConfig:
     crlf: bool = True
     framing: str = "content-length"
     chunk_size: int = 65536
+    # ftp/sftp delivery: FTPS for uploads, and the pause between failed upload attempts.
+    ftp_tls: bool = False
+    upload_retry_seconds: float = 1.0
     # Rate limiting, permissions, clock.
     rate_limit_per_minute: int | None = None
     rate_limit_window_seconds: float = 60.0
     permissions: frozenset[str] | None = None
     clock_offset_seconds: float = 0.0
+    # Benchmarks: render each distinct export body once into this folder and serve the
+    # file, so the download runs at disk speed instead of the simulator's render speed.
+    file_cache_dir: str | None = None
 
     def __post_init__(self) -> None:
         """Validate the values that would otherwise fail late and obscurely."""

@@ -61,15 +61,25 @@ class ExportJob:
         self.fail = fail
         self.finished_at: float | None = None
         self.content_length: int | None = None
+        # ftp/sftp: done only once the file is on the user's server (see sandbox/upload.py).
+        self.uploaded = request.distribution_method == "local"
+        self.upload_lock = threading.Lock()
+        self.next_upload = 0.0
+        self.upload_error: str | None = None
         self._held = False
         self._lock = threading.Lock()
+
+    def _final(self) -> str:
+        if self.fail:
+            return "error"
+        return "done" if self.uploaded else "ready"
 
     def status(self, faults: Faults) -> str:
         """Return the current status: scheduled, in progress, ready, done or error."""
         now = time.monotonic()
         with self._lock:
             if self.finished_at is not None:
-                return "error" if self.fail else "done"
+                return self._final()
             elapsed = now - self.started
             if elapsed < self.delay / 3:
                 return "scheduled"
@@ -81,7 +91,7 @@ class ExportJob:
             if elapsed < self.delay:
                 return "ready"
             self.finished_at = now if self._held else self.started + self.delay
-            return "error" if self.fail else "done"
+            return self._final()
 
     def expired(self, expiry_seconds: float | None, faults: Faults) -> bool:
         """Return whether a finished job's file is gone (410/4003)."""
@@ -91,11 +101,18 @@ class ExportJob:
             return False
         return time.monotonic() - self.finished_at > expiry_seconds
 
+    def awaiting_upload(self, faults: Faults) -> bool:
+        """Return whether the file is built but not yet on the user's FTP/SFTP server."""
+        self.status(faults)
+        return not self.uploaded and not self.fail and self.finished_at is not None
+
+    def csv_name(self) -> str:
+        """Return the name of the export file."""
+        return f"registrations_{self.id}_{self.request.language}.csv"
+
     def file_name(self, status: str) -> str | None:
         """Return the file name, which is null until the job is done."""
-        if status != "done":
-            return None
-        return f"registrations_{self.id}_{self.request.language}.csv"
+        return self.csv_name() if status == "done" else None
 
     def created_local(self) -> str:
         """Return ``created`` as Vienna ``YYYY-MM-DD HH:MM:SS``."""

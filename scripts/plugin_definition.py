@@ -47,9 +47,20 @@ def about(fmt: str) -> str:
     return subprocess.run([*TAP, fmt], check=True, capture_output=True, text=True, cwd=ROOT).stdout
 
 
+def leaves(properties: dict[str, Any], prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
+    """Settings by name; an object's properties become dotted settings Meltano nests back."""
+    result = []
+    for name, spec in properties.items():
+        if "properties" in spec:
+            result.extend(leaves(spec["properties"], f"{prefix}{name}."))
+        else:
+            result.append((f"{prefix}{name}", spec))
+    return result
+
+
 def settings(info: dict[str, Any]) -> list[dict[str, Any]]:
     result = []
-    for name, spec in info["settings"]["properties"].items():
+    for name, spec in leaves(info["settings"]["properties"]):
         if name.startswith(BUILTIN):
             continue
         types = [t for t in spec.get("type", ["string"]) if t != "null"]

@@ -81,3 +81,11 @@ class CSVFormatError(UserFacingError):
 
 class TruncatedDownloadError(Exception):
     """The download ended early; the window is downloaded again, never half-emitted."""
+
+
+class RemoteLoginError(UserFacingError):
+    """The FTP/SFTP server refused ``ftp_settings.username`` or ``ftp_settings.password``."""
+
+
+class RemoteServerError(UserFacingError):
+    """The FTP/SFTP server cannot be reached, or refuses TLS or the transfer."""

@@ -81,11 +81,22 @@ class ExportRequest:
             body["contactlist"] = options.contactlist
         if options.notification_url is not None:
             body["notification_url"] = options.notification_url
+        if options.remote is not None:
+            body["ftp_settings"] = options.remote.request_settings()
         return body
 
     def fingerprint(self) -> str:
-        """A short digest of the body, so a saved export is reused only for identical settings."""
-        canonical = json.dumps(self.body(), sort_keys=True, separators=(",", ":"))
+        """A short digest of the body, so a saved export is reused only for identical settings.
+
+        It goes into STATE, so the FTP password is replaced by its slow, salted
+        digest: a changed password still means a new export, and STATE holds
+        nothing to read the password from.
+        """
+        body = self.body()
+        remote = self.options.remote
+        if remote is not None:
+            body["ftp_settings"]["password"] = remote.password_digest
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
@@ -114,11 +125,14 @@ class ExportJobs:
         policy: PollPolicy,
         clock: Clock,
         stop: threading.Event | None = None,
+        *,
+        ready_hint: str = "",
     ) -> None:
         self._client = client
         self._policy = policy
         self._clock = clock
         self._stop = stop or threading.Event()
+        self._ready_hint = ready_hint
 
     def _pause(self, seconds: float) -> None:
         """Sleep, waking early (with CancelledError) when the run is stopping."""
@@ -211,9 +225,11 @@ class ExportJobs:
                 LOGGER.warning("%s: unknown export status %r; waiting", describe, status)
             wait = next(waits)
             if self._clock.monotonic() + wait > deadline:
+                ready = self._ready_hint and status == ExportStatus.READY
+                hint = f" {self._ready_hint}." if ready else ""
                 raise ExportTimeoutError(
                     f"{describe}: export {export_id} is still '{status}' after "
-                    f"{self._policy.timeout:g}s (export_timeout_seconds). A rerun resumes "
+                    f"{self._policy.timeout:g}s (export_timeout_seconds).{hint} A rerun resumes "
                     "waiting for this export; raise export_timeout_seconds if exports take "
                     "longer",
                 )

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tap_emarsys_registrations.errors import ConfigError
 from tap_emarsys_registrations.fields import EXCLUDED_FIELD_IDS
+from tap_emarsys_registrations.remote_settings import REMOTE_METHODS, RemoteSettings, parse_remote
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -62,7 +63,7 @@ LANGUAGES: Final = (
     "vi",
 )
 DELIMITERS: Final = (",", ";")
-DISTRIBUTION_METHODS: Final = ("local",)
+DISTRIBUTION_METHODS: Final = ("local", *REMOTE_METHODS)
 DEFAULT_API_URL: Final = "https://api.emarsys.net/api"
 DEFAULT_TOKEN_URL: Final = "https://auth.emarsys.net/oauth2/token"  # noqa: S105 - a URL
 
@@ -102,6 +103,7 @@ class ExportOptions:
     add_field_names_header: bool
     distribution_method: str
     notification_url: str | None
+    remote: RemoteSettings | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,6 +318,7 @@ def _export_options(config: Mapping[str, Any]) -> ExportOptions:
         add_field_names_header=_flag(config, "add_field_names_header", default=True),
         distribution_method=method,
         notification_url=notification_url,
+        remote=parse_remote(config, method),
     )
 
 

@@ -11,7 +11,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
 from tap_emarsys_registrations.checkpoint import StreamCheckpoint
-from tap_emarsys_registrations.delivery import LocalDelivery
+from tap_emarsys_registrations.delivery import Delivery, LocalDelivery
 from tap_emarsys_registrations.errors import ConfigError
 from tap_emarsys_registrations.export import ExportJobs, PollPolicy
 from tap_emarsys_registrations.fields import (
@@ -26,6 +26,7 @@ from tap_emarsys_registrations.fields import (
 from tap_emarsys_registrations.pipeline import Extraction
 from tap_emarsys_registrations.plan import ExportPlan
 from tap_emarsys_registrations.progress import RunProgress
+from tap_emarsys_registrations.remote import remote_delivery
 from tap_emarsys_registrations.windows import floor_second, plan_windows
 
 if TYPE_CHECKING:
@@ -129,12 +130,16 @@ class RegistrationsStream(Stream):
         )
         options = settings.export
         stop = threading.Event()
-        jobs = ExportJobs(
-            self._client,
-            PollPolicy(settings.poll_interval, settings.poll_interval_max, settings.export_timeout),
-            self._clock,
-            stop,
+        policy = PollPolicy(
+            settings.poll_interval, settings.poll_interval_max, settings.export_timeout
         )
+        remote = options.remote
+        hint = remote.upload_hint() if remote is not None else ""
+        jobs = ExportJobs(self._client, policy, self._clock, stop, ready_hint=hint)
+        delivery: Delivery = LocalDelivery(jobs)
+        if remote is not None:
+            timeout = settings.request_timeout
+            delivery = remote_delivery(remote, policy, self._clock, timeout=timeout)
         plan = ExportPlan.build(
             fields,
             self._header_names,
@@ -147,7 +152,7 @@ class RegistrationsStream(Stream):
             plan,
             sink=StreamCheckpoint(self, context),
             progress=RunProgress(self.logger, self._clock, self._client.stats, self._client.gate),
-            delivery=LocalDelivery(jobs),
+            delivery=delivery,
             stop=stop,
         )
         yield from extraction.run(windows)

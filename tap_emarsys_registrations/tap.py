@@ -19,6 +19,7 @@ from tap_emarsys_registrations.output import BufferedMsgSpecWriter
 from tap_emarsys_registrations.settings import (
     DEFAULT_API_URL,
     DEFAULT_TOKEN_URL,
+    DISTRIBUTION_METHODS,
     LANGUAGES,
     Settings,
 )
@@ -151,9 +152,69 @@ CONFIG_SCHEMA = th.PropertiesList(
         "distribution_method",
         th.StringType,
         default="local",
-        allowed_values=["local"],
+        allowed_values=list(DISTRIBUTION_METHODS),
         title="Distribution method",
-        description="How Emarsys delivers the file; 'local' downloads it through the API.",
+        description="How Emarsys delivers the file: 'local' downloads it through the API; "
+        "'ftp' and 'sftp' upload it to ftp_settings, where the tap reads it.",
+    ),
+    P(
+        "ftp_settings",
+        th.ObjectType(
+            P(
+                "host",
+                th.StringType,
+                title="FTP/SFTP host",
+                description="Host name or address of your FTP/SFTP server (required for ftp "
+                "and sftp).",
+            ),
+            P(
+                "port",
+                th.CustomType({"type": ["integer", "string"]}),
+                title="FTP/SFTP port",
+                description="Port of the server. Default: 21 for ftp, 22 for sftp.",
+            ),
+            P(
+                "username",
+                th.StringType,
+                title="FTP/SFTP username",
+                description="Login name on the server; Emarsys and the tap both use it.",
+            ),
+            P(
+                "password",
+                # Not only "string": the SDK's type error would print the value. A
+                # number (an unquoted YAML password) is refused by settings.py instead.
+                th.CustomType({"type": ["string", "number", "boolean"]}),
+                secret=True,
+                title="FTP/SFTP password",
+                description="Password of the login; sent to Emarsys with each export request.",
+            ),
+            P(
+                "folder",
+                th.StringType,
+                title="FTP/SFTP folder",
+                description="Folder Emarsys uploads into, relative to the login folder. "
+                "Default: the login folder.",
+            ),
+        ),
+        title="FTP/SFTP server",
+        description="Your server that Emarsys uploads the export files to, for "
+        "distribution_method 'ftp' or 'sftp'.",
+    ),
+    P(
+        "ftp_tls",
+        th.BooleanType,
+        default=False,
+        title="FTPS",
+        description="With 'ftp', read the files over FTPS (explicit TLS); the server "
+        "certificate must be trusted by this machine.",
+    ),
+    P(
+        "delete_remote_file",
+        th.BooleanType,
+        default=False,
+        title="Delete remote files",
+        description="With 'ftp' or 'sftp', delete each file from the server once its records "
+        "were emitted and checkpointed.",
     ),
     P(
         "notification_url",

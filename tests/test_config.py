@@ -26,6 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 ENV_PREFIX = "TAP_EMARSYS_REGISTRATIONS_"
 OAUTH_OFF = {"client_id": None, "client_secret": None, "token_url": None}
 WSSE = {**OAUTH_OFF, "username": "sandbox001", "secret": "sandbox-secret"}
+FTP = {"host": "127.0.0.1", "username": "u", "password": "p"}
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +109,34 @@ BAD_SETTINGS = [
     ),
     pytest.param({"delimiter": "|"}, ("delimiter",), False, id="delimiter-pipe"),
     pytest.param(
-        {"distribution_method": "ftp"}, ("distribution_method",), False, id="distribution-ftp"
+        {"distribution_method": "ftp"},
+        ("ftp_settings.host", "distribution_method 'ftp'"),
+        False,
+        id="ftp-without-ftp_settings",
+    ),
+    pytest.param(
+        {"distribution_method": "sftp", "ftp_settings": {"host": "h", "username": "u"}},
+        ("ftp_settings.password", "sftp"),
+        False,
+        id="sftp-without-password",
+    ),
+    pytest.param(
+        {"distribution_method": "ftp", "ftp_settings": {**FTP, "port": 70000}},
+        ("ftp_settings.port", "70000"),
+        False,
+        id="ftp-port-out-of-range",
+    ),
+    pytest.param(
+        {"distribution_method": "ftp", "ftp_settings": {**FTP, "host": "ftp://h/x"}},
+        ("ftp_settings.host", "no scheme"),
+        False,
+        id="ftp-host-is-a-url",
+    ),
+    pytest.param(
+        {"distribution_method": "ftp", "ftp_settings": {**FTP, "user": "u"}},
+        ("ftp_settings.user", "username"),
+        False,
+        id="ftp_settings-unknown-key",
     ),
     pytest.param(
         {"distribution_method": "carrier-pigeon"},

@@ -12,16 +12,23 @@ import yaml
 from tap_emarsys_registrations.tap import TapEmarsysRegistrations
 
 ROOT = Path(__file__).resolve().parents[1]
-SECRETS = {"client_secret", "secret"}
+SECRETS = {"client_secret", "secret", "ftp_settings.password"}
 
 
 BUILTIN = ("stream_maps", "stream_map_config", "faker_config", "flattening_")
 
 
 def _tap_settings() -> dict[str, dict[str, Any]]:
-    """The tap's own settings (the SDK appends its built-in ones to the same schema)."""
+    """The tap's own settings (the SDK appends its built-in ones to the same schema).
+
+    An object's properties are settings of their own, named with dots (``ftp_settings.host``).
+    """
     properties: dict[str, dict[str, Any]] = TapEmarsysRegistrations.config_jsonschema["properties"]
-    return {name: spec for name, spec in properties.items() if not name.startswith(BUILTIN)}
+    flat: dict[str, dict[str, Any]] = {}
+    for name, spec in properties.items():
+        for key, value in spec.get("properties", {name: spec}).items():
+            flat[f"{name}.{key}" if "properties" in spec else name] = value
+    return {name: spec for name, spec in flat.items() if not name.startswith(BUILTIN)}
 
 
 def _extractor(path: Path) -> dict[str, Any]:
@@ -52,7 +59,7 @@ def test_every_setting_is_declared_with_its_default_and_sensitivity() -> None:
             assert declared[name].get("sensitive", False) == (name in SECRETS), (path.name, name)
             assert declared[name].get("value") == spec.get("default"), (path.name, name)
             assert declared[name]["description"] == spec["description"]
-        assert {"client_secret", "secret"} <= {n for n, s in declared.items() if s.get("sensitive")}
+        assert {n for n, s in declared.items() if s.get("sensitive")} == SECRETS
 
 
 def test_capabilities_are_the_real_ones() -> None:
