@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterator
 
 
-DOWNLOAD_CHUNK_BYTES: Final = 1 << 16
+DOWNLOAD_CHUNK_BYTES: Final = 1 << 20
 
 
 @dataclass

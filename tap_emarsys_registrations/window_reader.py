@@ -20,6 +20,7 @@ from tap_emarsys_registrations.errors import (
     TruncatedDownloadError,
 )
 from tap_emarsys_registrations.join import PartJoin
+from tap_emarsys_registrations.parse_worker import MIN_BYTES, ParseWorker
 from tap_emarsys_registrations.timestamps import LocalTimestampConverter
 
 if TYPE_CHECKING:
@@ -56,6 +57,8 @@ class WindowReader:
         self._restart = restart
         self._on_progress = on_progress
         self._converter = LocalTimestampConverter(plan.zone)
+        self._worker = ParseWorker()
+        self._emitted = 0
 
     def window_done(self, prepared: Prepared) -> None:
         """Let the delivery tidy up each part's file."""
@@ -64,16 +67,13 @@ class WindowReader:
 
     def records(self, prepared: Prepared) -> Iterator[dict[str, Any]]:
         """Yield the window's records, recovering from cut bodies and expired exports."""
-        attempts, emitted = 0, 0
+        attempts = 0
+        self._emitted = 0
         exports = {part.index: max(part.started, 1) for part in prepared.parts}
         while True:
             describe = self._describe(prepared)
             try:
-                for record in self._read(prepared):
-                    yield record
-                    emitted += 1
-                    if emitted % NOTICE_EVERY_RECORDS == 0:
-                        self._on_progress()
+                yield from self._read(prepared)
             except TruncatedDownloadError as exc:
                 attempts += 1
                 if attempts >= MAX_DOWNLOAD_ATTEMPTS:
@@ -99,8 +99,20 @@ class WindowReader:
                 self._restart(prepared, part)
                 prepared.rows_done = 0
             else:
-                self._progress.rows_emitted(emitted)
+                self._progress.rows_emitted(self._emitted)
                 return
+
+    def _count(self, records: int) -> None:
+        """Count records handed on; now and then write export ids workers reported."""
+        before = self._emitted
+        self._emitted += records
+        if before // NOTICE_EVERY_RECORDS != self._emitted // NOTICE_EVERY_RECORDS:
+            self._on_progress()
+
+    def _counted(self, records: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        for record in records:
+            yield record
+            self._count(1)
 
     def _describe(self, prepared: Prepared) -> str:
         ids = ", ".join(str(part.cursor.export_id) for part in prepared.parts)
@@ -144,13 +156,14 @@ class WindowReader:
             )
         try:
             if len(streams) == 1:
-                yield from streams[0]
+                yield from self._single(prepared, bodies[0], builders[0], streams[0])
                 return
             join = PartJoin(builders, with_timestamp=self._plan.options.with_timestamp)
             for index, record in enumerate(join.records(streams), start=1):
                 if index > prepared.rows_done:
                     yield record
                     prepared.rows_done = index
+                    self._count(1)
             if join.unmatched:
                 LOGGER.warning(
                     "%s: %d row(s) were missing from some export parts; their fields from "
@@ -161,6 +174,36 @@ class WindowReader:
         finally:
             for stream in streams:
                 stream.close()
+
+    def _single(
+        self,
+        prepared: Prepared,
+        body: Body,
+        builder: RecordBuilder,
+        stream: Generator[Any, None, None],
+    ) -> Iterator[dict[str, Any]]:
+        """One export: parse here, or in the helper process when the file is big."""
+        if body.expected_length is not None and body.expected_length < MIN_BYTES:
+            yield from self._counted(stream)
+            return
+        stream.close()  # never started; the helper reads the body instead
+        part = prepared.parts[0]
+        yield from self._worker.records(
+            body,
+            layout=self._plan.parts[0],
+            window=prepared.window,
+            zone=self._plan.zone,
+            delimiter=self._plan.options.delimiter,
+            describe=self._progress.describe(prepared.window, part.cursor.export_id),
+            cursor=part.cursor,
+            done=prepared,
+            on_batch=self._count,
+        )
+        del builder
+
+    def close(self) -> None:
+        """Stop the parsing helper process, if one was started."""
+        self._worker.close()
 
 
 class _PartExpiredError(Exception):
