@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import asdict, dataclass, field
@@ -143,6 +144,7 @@ class RunResult:
     exit_code: int
     rows: int | None = None
     stderr_tail: list[str] = field(default_factory=list)
+    tree_rss_mib: float = 0.0  # peak of the summed RSS of the process and its descendants
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -161,8 +163,11 @@ def run_timed(
         proc = subprocess.Popen(
             argv, cwd=SOURCE["root"], stdout=null, stderr=err, env=child_env(env)
         )
+        sampler = TreeRss(proc.pid)
+        sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
+        sampler.stop()
         proc.returncode = os.waitstatus_to_exitcode(status)
     text = err_path.read_text(errors="replace")
     match = ROWS_PATTERN.search(text)
@@ -175,7 +180,50 @@ def run_timed(
         exit_code=proc.returncode,
         rows=rows,
         stderr_tail=text.strip().splitlines()[-3:],
+        tree_rss_mib=max(sampler.peak_mib, usage.ru_maxrss / 1024),
     )
+
+
+class TreeRss(threading.Thread):
+    """Samples the summed RSS of a process and all its descendants every 50 ms."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak_mib = 0.0
+        self._done = threading.Event()
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+    def run(self) -> None:
+        while not self._done.wait(0.05):
+            total = sum(_rss_kib(pid) for pid in _tree(self.pid))
+            self.peak_mib = max(self.peak_mib, total / 1024)
+
+
+def _tree(pid: int) -> list[int]:
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            try:
+                queue.extend(int(c) for c in task.read_text().split())
+            except OSError:
+                continue
+    return found
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        return 0
+    return 0
 
 
 def _reported_rows(text: str) -> int | None:

@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from singer_sdk import typing as th
-
 from tap_emarsys_registrations.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -85,36 +83,6 @@ def parse_catalog(entries: Iterable[Mapping[str, Any]]) -> tuple[Field, ...]:
 def names_by_id(entries: Iterable[Mapping[str, Any]]) -> dict[int, str]:
     """Map field id to display name from a ``GET /field/translate/{lang}`` reply."""
     return {int(entry["id"]): str(entry.get("name") or "") for entry in entries}
-
-
-def _property(field: Field) -> th.Property[Any]:
-    description = f"Emarsys field {field.id} '{field.name}' ({field.application_type})"
-    kind: type[th.JSONTypeHelper[Any]] = th.StringType
-    if field.kind == "number":
-        kind = th.NumberType
-    elif field.kind == "date":
-        kind = th.DateType
-    return th.Property(field.property_name, kind, description=description)
-
-
-def build_schema(fields: Sequence[Field]) -> dict[str, Any]:
-    """The stream's JSON schema: keys, the window bookmark, then one property per field."""
-    properties = [
-        th.Property(USER_ID, th.IntegerType, required=True, description="Emarsys contact id"),
-        th.Property(
-            REGISTERED_AT,
-            th.DateTimeType,
-            description="Registration time in UTC; null when with_timestamp is off",
-        ),
-        th.Property(
-            WINDOW_START,
-            th.DateTimeType,
-            required=True,
-            description="Start (UTC) of the export window the row came from; the bookmark",
-        ),
-    ]
-    properties.extend(_property(f) for f in fields)
-    return th.PropertiesList(*properties).to_dict()
 
 
 def resolve_contact_fields(spec: Sequence[int | str], fields: Sequence[Field]) -> list[Field]:

@@ -20,13 +20,13 @@ from tap_emarsys_registrations.fields import (
     USER_ID,
     WINDOW_START,
     Field,
-    build_schema,
     resolve_contact_fields,
 )
 from tap_emarsys_registrations.pipeline import Extraction
 from tap_emarsys_registrations.plan import ExportPlan
 from tap_emarsys_registrations.progress import RunProgress
 from tap_emarsys_registrations.remote import remote_delivery
+from tap_emarsys_registrations.schema import build_schema
 from tap_emarsys_registrations.windows import floor_second, plan_windows
 
 if TYPE_CHECKING:
