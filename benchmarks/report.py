@@ -143,7 +143,7 @@ def build_rows(
             "1a'",
             "Tap CLI with PYTHONUNBUFFERED=1",
             rate(unbuf.rows, unbuf.wall_s),
-            run_detail(unbuf, "; one write() per RECORD"),
+            run_detail(unbuf, "; the writer buffers records itself"),
         )
     )
     small = tp["small"]
