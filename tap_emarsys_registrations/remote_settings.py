@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
+from tap_emarsys_registrations.config_values import flag
 from tap_emarsys_registrations.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -121,15 +122,6 @@ def _port(settings: Mapping[str, Any], method: str) -> int:
     return int(text)
 
 
-def _flag(config: Mapping[str, Any], key: str) -> bool:
-    value = config.get(key)
-    if value is None:
-        return False
-    if not isinstance(value, bool):
-        raise ConfigError(key, f"must be true or false, not {value!r}")
-    return value
-
-
 def _warn_unused(config: Mapping[str, Any], method: str) -> None:
     keys = ("ftp_tls",) if method == "sftp" else (FTP_SETTINGS, "ftp_tls", "delete_remote_file")
     unused = [key for key in keys if config.get(key)]
@@ -143,7 +135,8 @@ def parse_remote(config: Mapping[str, Any], method: str) -> RemoteSettings | Non
     Raises:
         ConfigError: naming the ``ftp_settings`` entry that is missing or wrong.
     """
-    tls, delete_after = _flag(config, "ftp_tls"), _flag(config, "delete_remote_file")
+    tls = flag(config, "ftp_tls", default=False)
+    delete_after = flag(config, "delete_remote_file", default=False)
     if method != "ftp":
         _warn_unused(config, method)
     if method not in REMOTE_METHODS:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from tap_emarsys_registrations.config_values import flag
 from tap_emarsys_registrations.errors import ConfigError
 from tap_emarsys_registrations.fields import EXCLUDED_FIELD_IDS
 from tap_emarsys_registrations.remote_settings import REMOTE_METHODS, RemoteSettings, parse_remote
@@ -262,15 +263,6 @@ def _non_negative(config: Mapping[str, Any], key: str, default: float) -> float:
     return value
 
 
-def _flag(config: Mapping[str, Any], key: str, *, default: bool) -> bool:
-    value = config.get(key)
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise ConfigError(key, f"must be true or false, not {value!r}")
-    return value
-
-
 def _choice(config: Mapping[str, Any], key: str, allowed: tuple[str, ...] | list[str]) -> str:
     value = _text(config, key) or allowed[0]
     if value not in allowed:
@@ -314,8 +306,8 @@ def _export_options(config: Mapping[str, Any]) -> ExportOptions:
         contactlist=contactlist,
         language=_choice(config, "language", ["en", *LANGUAGES]),
         delimiter=_choice(config, "delimiter", (";", ",")),
-        with_timestamp=_flag(config, "with_timestamp", default=True),
-        add_field_names_header=_flag(config, "add_field_names_header", default=True),
+        with_timestamp=flag(config, "with_timestamp", default=True),
+        add_field_names_header=flag(config, "add_field_names_header", default=True),
         distribution_method=method,
         notification_url=notification_url,
         remote=parse_remote(config, method),
