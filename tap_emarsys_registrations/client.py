@@ -28,6 +28,7 @@ from tap_emarsys_registrations.errors import (
     TransientAPIError,
 )
 from tap_emarsys_registrations.ratelimit import RateGate
+from tap_emarsys_registrations.replies import endpoint_name, envelope, hint
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -47,14 +48,6 @@ _TRANSPORT_ERRORS: Final = (
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
 )
-PERMISSIONS: Final = {
-    "contact/getregistrations": "export.contact.registrations",
-    "export/{id}/data": "export.download",
-    "export/{id}": "export.status",
-    "field/translate": "field.list",
-    "field": "field.get",
-    "contactlist": "contactlist.list",
-}
 
 
 class ExportNotReadyError(Exception):
@@ -82,53 +75,6 @@ class RequestStats:
         with self.lock:
             self.retries += retries
             self.rate_limited += rate_limited
-
-
-def endpoint_name(path: str) -> str:
-    """A stable label for a path, with export ids replaced: ``export/{id}/data``."""
-    parts = [("{id}" if part.isdigit() else part) for part in path.strip("/").split("/")]
-    if parts[:2] == ["field", "translate"]:
-        return "field/translate"
-    return "/".join(parts)
-
-
-def _envelope(response: requests.Response) -> tuple[int | None, str, Any]:
-    """``(replyCode, replyText, data)`` of a JSON reply; ``(None, reason, None)`` otherwise."""
-    try:
-        body = response.json()
-    except ValueError:
-        return None, response.reason or f"HTTP {response.status_code}", None
-    if not isinstance(body, dict):
-        return None, "reply is not a JSON object", None
-    code = body.get("replyCode")
-    return (
-        int(code) if isinstance(code, int | str) and str(code).lstrip("-").isdigit() else None,
-        str(body.get("replyText") or ""),
-        body.get("data"),
-    )
-
-
-def _hint(status: int, reply_code: int | None, text: str, endpoint: str) -> str:  # noqa: PLR0911
-    lowered = text.lower()
-    if status == 403:  # noqa: PLR2004
-        permission = PERMISSIONS.get(endpoint, endpoint)
-        return (
-            f"The API user lacks the permission '{permission}'; grant it in Emarsys under "
-            "Management > Security Settings > API users"
-        )
-    if "contact field" in lowered or "number of fields" in lowered:
-        return "Check contact_fields and the selected properties"
-    if "contactlist" in lowered or reply_code == 3006:  # noqa: PLR2004
-        return "Check contactlist"
-    if "language" in lowered:
-        return "Check language"
-    if "delimiter" in lowered:
-        return "Check delimiter"
-    if "distribution" in lowered:
-        return "Check distribution_method"
-    if "date" in lowered or "time_range" in lowered:
-        return "Check start_date, end_date and window_hours"
-    return "Check api_url and the credentials"
 
 
 class EmarsysClient:
@@ -168,12 +114,12 @@ class EmarsysClient:
     def get(self, path: str) -> Any:  # noqa: ANN401 - the envelope's data is free-form JSON
         """GET ``path`` and return the reply's ``data``."""
         with self.send("GET", path) as response:
-            return _envelope(response)[2]
+            return envelope(response)[2]
 
     def post(self, path: str, body: dict[str, Any]) -> Any:  # noqa: ANN401
         """POST ``body`` as JSON to ``path`` and return the reply's ``data``."""
         with self.send("POST", path, json=body) as response:
-            return _envelope(response)[2]
+            return envelope(response)[2]
 
     def send(
         self,
@@ -272,7 +218,7 @@ class EmarsysClient:
             until = self.gate.throttled(response.headers)
             msg = "HTTP 429 too many requests"
             raise TransientAPIError(msg, wait_until=until)
-        reply_code, text, _ = _envelope(response)
+        reply_code, text, _ = envelope(response)
         if status == 200 and reply_code == 0:  # noqa: PLR2004
             return
         if status == 200 or status in _RETRYABLE_STATUSES:  # noqa: PLR2004
@@ -294,7 +240,7 @@ class EmarsysClient:
             hint=(
                 self._auth_hint(response, text)
                 if unauthorized
-                else _hint(status, reply_code, text, endpoint)
+                else hint(status, reply_code, text, endpoint)
             ),
         )
         if unauthorized and token is not None:
