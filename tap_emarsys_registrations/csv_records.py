@@ -88,14 +88,6 @@ def broken_body(exc: csv.Error | UnicodeDecodeError) -> TruncatedDownloadError:
     return TruncatedDownloadError(f"CSV ended or broke inside a value: {exc}")
 
 
-def iter_rows(reader: ChunkReader, delimiter: str) -> Iterator[list[str]]:
-    """Yield CSV rows from ``reader``, raising TruncatedDownloadError for a broken body."""
-    try:
-        yield from csv_reader(reader, delimiter)
-    except (csv.Error, UnicodeDecodeError) as exc:
-        raise broken_body(exc) from None
-
-
 def cast_number(raw: str) -> Decimal | None:
     """Emarsys numeric value to Decimal, keeping all its digits; '' is null."""
     if raw == "":
@@ -131,18 +123,9 @@ def cast_date(raw: str) -> str | None:
     return text  # kept verbatim rather than lost; the schema's format is advisory
 
 
-def cast_text(raw: str) -> str | None:
-    """Text values pass through; '' is null."""
-    return raw if raw != "" else None
-
-
 def caster_for(field: Field) -> Callable[[str], Any]:
-    """The cast for one column, chosen once per export."""
-    if field.kind == "number":
-        return cast_number
-    if field.kind == "date":
-        return cast_date
-    return cast_text
+    """The cast of a number or date column, chosen once per export (text needs none)."""
+    return cast_number if field.kind == "number" else cast_date
 
 
 @dataclass(frozen=True, slots=True)

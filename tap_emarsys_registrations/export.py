@@ -187,10 +187,6 @@ class ExportJobs:
         data = self._client.get(f"export/{export_id}")
         return data if isinstance(data, dict) else {}
 
-    def status(self, export_id: int) -> str:
-        """The export's current status text."""
-        return status_text(self.status_data(export_id))
-
     def wait_until_done(
         self,
         export_id: int,

@@ -156,7 +156,7 @@ class WindowReader:
             )
         try:
             if len(streams) == 1:
-                yield from self._single(prepared, bodies[0], builders[0], streams[0])
+                yield from self._single(prepared, bodies[0], streams[0])
                 return
             join = PartJoin(builders, with_timestamp=self._plan.options.with_timestamp)
             for index, record in enumerate(join.records(streams), start=1):
@@ -179,7 +179,6 @@ class WindowReader:
         self,
         prepared: Prepared,
         body: Body,
-        builder: RecordBuilder,
         stream: Generator[Any, None, None],
     ) -> Iterator[dict[str, Any]]:
         """One export: parse here, or in the helper process when the file is big."""
@@ -199,7 +198,6 @@ class WindowReader:
             done=prepared,
             on_batch=self._count,
         )
-        del builder
 
     def close(self) -> None:
         """Stop the parsing helper process, if one was started."""

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tap_emarsys_registrations.csv_records import ChunkReader, Layout, RecordBuilder, iter_rows
+from tap_emarsys_registrations.csv_records import Layout, RecordBuilder
+from tap_emarsys_registrations.download import Body, Cursor, data_rows
 from tap_emarsys_registrations.errors import CSVFormatError, TruncatedDownloadError
 from tap_emarsys_registrations.fields import Field
 from tap_emarsys_registrations.timestamps import LocalTimestampConverter
@@ -63,15 +64,9 @@ def _parse(
         header_names=("First Name", "Loyalty points", "Last purchase"),
     )
     builder = RecordBuilder(layout, WINDOW, LocalTimestampConverter(VIENNA), "window 1/1, export 9")
-    records = []
-    for number, row in enumerate(iter_rows(ChunkReader(_chunks(body, chunk)), delimiter), start=1):
-        if header and number == 1:
-            builder.check_header(row)
-            continue
-        record = builder.build(row, number)
-        if record is not None:
-            records.append(record)
-    return records
+    stream = Body(iter(_chunks(body, chunk)), None, lambda: None)
+    rows = data_rows(stream, layout=layout, delimiter=delimiter, builder=builder, cursor=Cursor(9))
+    return [r for r in (builder.build(row, number) for number, row in rows) if r is not None]
 
 
 ROWS = [

@@ -37,7 +37,7 @@ near_dst = st.sampled_from(DST_2024).flatmap(
 )
 
 
-def _covered_by_all_readings(
+def _assert_covered_by_all_readings(
     low: dt.datetime, high: dt.datetime, zone: ZoneInfo, u: dt.datetime
 ) -> None:
     """``u``'s row is inside the local range however the server reads the bounds."""
@@ -87,7 +87,7 @@ def test_local_range_covers_every_instant_of_the_window(
     probes = {window.start, window.end - dt.timedelta(seconds=1)}
     probes |= {window.start + dt.timedelta(seconds=int(f * span)) for f in offsets}
     for u in probes:
-        _covered_by_all_readings(low, high, zone, u)
+        _assert_covered_by_all_readings(low, high, zone, u)
 
 
 @pytest.mark.parametrize("hour", range(-3, 4))
@@ -98,7 +98,9 @@ def test_every_second_of_the_vienna_dst_hours_is_covered(hour: int) -> None:
         )
         low, high = local_request_range(window, VIENNA)
         for second in range(0, 3600, 7):
-            _covered_by_all_readings(low, high, VIENNA, window.start + dt.timedelta(seconds=second))
+            _assert_covered_by_all_readings(
+                low, high, VIENNA, window.start + dt.timedelta(seconds=second)
+            )
 
 
 def test_fall_back_hour_window_gets_a_range_later_than_its_start() -> None:
