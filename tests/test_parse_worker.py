@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import pytest
 
@@ -17,19 +17,20 @@ from sandbox import Sandbox, SandboxConfig
 from tap_emarsys_registrations.errors import CSVFormatError
 from tests.conftest import expected_keys, record_keys, run_tap, tap_config
 
-if TYPE_CHECKING:
-    from pathlib import Path
-
 pytestmark = pytest.mark.slow
 
 
 def _helpers() -> list[str]:
-    listing = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True)
-    return [
-        line
-        for line in listing.stdout.splitlines()
-        if "tap_emarsys_registrations.parse_worker" in line
-    ]
+    """``pid cmdline`` of running parsing helpers (from /proc: ps truncates long lines)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if entry.name.isdigit() and "tap_emarsys_registrations.parse_worker" in cmdline:
+            found.append(f"{entry.name} {cmdline}")
+    return found
 
 
 def test_a_big_file_gives_the_truth_through_the_helper(caplog: pytest.LogCaptureFixture) -> None:
@@ -77,12 +78,14 @@ def test_the_helper_does_not_outlive_a_killed_tap(tmp_path: Path) -> None:
                 stdout=out,
                 stderr=subprocess.DEVNULL,
             )
-        deadline = time.monotonic() + 30
-        while not set(_helpers()) - before and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert set(_helpers()) - before, "the helper started"
-        tap.send_signal(signal.SIGKILL)
-        tap.wait(timeout=10)
+        try:
+            deadline = time.monotonic() + 30
+            while not set(_helpers()) - before and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert set(_helpers()) - before, "the helper started"
+        finally:
+            tap.send_signal(signal.SIGKILL)
+            tap.wait(timeout=10)
         deadline = time.monotonic() + 10
         while set(_helpers()) - before and time.monotonic() < deadline:
             time.sleep(0.05)
