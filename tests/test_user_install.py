@@ -21,7 +21,7 @@ import yaml
 from packaging.utils import canonicalize_name
 
 from tests.conftest import expected_keys, tap_config
-from tests.distribution import ROOT, build, pyproject, source_version
+from tests.distribution import ROOT, build, pyproject, requirement_key, source_version
 
 if TYPE_CHECKING:
     from sandbox import Sandbox
@@ -119,7 +119,12 @@ def test_the_wheel_is_installed_with_the_runtime_pins_only(user_venv: UserVenv) 
             name, version = line.split("==")
             pins[canonicalize_name(name)] = version
     got = {name: d["version"] for name, d in installed.items() if name not in SEEDED}
-    assert got == pins
+    # Each installed distribution at its pinned version. Some pins serve older Pythons
+    # only (importlib-metadata, zipp below 3.12), so the pins may name more than this has.
+    assert got.items() <= pins.items(), set(got.items()) - set(pins.items())
+    declared = {requirement_key(r)[0] for r in pyproject()["project"]["dependencies"]}
+    assert declared <= got.keys()
+    assert "backoff" not in got
     unreached = _run([user_venv.python, "-c", UNREACHED], cwd=user_venv.path)
     assert unreached.returncode == 0, unreached.stderr
     assert set(json.loads(unreached.stdout)) <= SEEDED
