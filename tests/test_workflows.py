@@ -43,26 +43,44 @@ def test_workflows_are_the_expected_files() -> None:
     assert sorted(p.name for p in WORKFLOWS.iterdir()) == ["release.yml", "test.yml"]
 
 
-def test_workflows_pass_githubs_workflow_schema() -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "check_jsonschema",
-            "--builtin-schema",
-            "vendor.github-workflows",
-            *map(str, sorted(WORKFLOWS.glob("*.yml"))),
-        ],
+def _check_jsonschema(schema: str, *paths: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, *map(str, paths)],
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+# GitHub's workflow schema, and check-jsonschema's rule that every job has a timeout.
+@pytest.mark.parametrize(
+    "schema", ["vendor.github-workflows", "custom.github-workflows-require-timeout"]
+)
+def test_workflows_pass_the_workflow_schemas(schema: str) -> None:
+    result = _check_jsonschema(schema, *sorted(WORKFLOWS.glob("*.yml")))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ok -- validation done" in result.stdout
 
 
+def test_dependabot_config_passes_its_schema_and_updates_the_actions() -> None:
+    path = ROOT / ".github" / "dependabot.yml"
+    result = _check_jsonschema("vendor.dependabot", path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    ecosystems = [u["package-ecosystem"] for u in yaml.safe_load(path.read_text())["updates"]]
+    assert ecosystems == ["github-actions"]
+
+
+def test_a_job_without_a_timeout_is_refused(tmp_path: Path) -> None:
+    data = _workflow("release.yml")
+    del data["jobs"]["publish"]["timeout-minutes"]
+    bad = tmp_path / "release.yml"
+    bad.write_text(yaml.safe_dump(data, sort_keys=False))
+    result = _check_jsonschema("custom.github-workflows-require-timeout", bad)
+    assert result.returncode == 1, result.stdout + result.stderr
+
+
 def test_zizmor_finds_nothing() -> None:
-    result = _zizmor(WORKFLOWS)
+    result = _zizmor(ROOT / ".github")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No findings" in result.stdout
 
