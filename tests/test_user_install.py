@@ -67,7 +67,13 @@ class UserVenv:
         return self.path / "bin" / "tap-emarsys-registrations"
 
 
+def _clean_env() -> dict[str, str]:
+    """This process's environment without anything that points Python at other packages."""
+    return {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
+
+
 def _run(args: list[str | Path], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    kwargs.setdefault("env", _clean_env())
     return subprocess.run(
         [str(a) for a in args], capture_output=True, text=True, check=False, timeout=600, **kwargs
     )
@@ -99,8 +105,7 @@ def user_venv(tmp_path_factory: pytest.TempPathFactory) -> UserVenv:
 @pytest.fixture
 def user_env(tmp_path: Path) -> dict[str, str]:
     """The environment of every tap process in one test: nothing points at the checkout."""
-    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
-    env |= {"HOME": str(tmp_path / "home"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env = _clean_env() | {"HOME": str(tmp_path / "home"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
     (tmp_path / "home").mkdir()
     return env
 
