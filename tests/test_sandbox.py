@@ -84,7 +84,10 @@ class Api(requests.Session):
 
 @pytest.fixture(scope="module")
 def sb() -> Iterator[Sandbox]:
-    with Sandbox(SandboxConfig(per_day=30)) as sandbox:
+    # Every test's Api client takes a token of its own from this shared sandbox, so
+    # the token-fetch limits (tested on sandboxes of their own) are off here.
+    no_token_limits = {"token_limit_per_minute": None, "token_limit_per_hour": None}
+    with Sandbox(SandboxConfig(per_day=30, **no_token_limits)) as sandbox:
         yield sandbox
 
 
