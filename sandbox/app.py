@@ -123,6 +123,10 @@ class SandboxApp:
     def _token(self, request: IncomingRequest) -> Reply:
         if request.method != "POST":
             return plain_json(405, {"error": "invalid_request"})
+        with self.fault_lock:
+            spent, down = self.faults.token_budget_spent, self.faults.token_endpoint_down
+        if down:
+            return plain_json(503, {"error": "temporarily_unavailable"})
         credentials = parse_basic(request.header("Authorization"))
         if credentials != (self.config.client_id, self.config.client_secret):
             reply = plain_json(401, {"error": "invalid_client"})
@@ -131,8 +135,6 @@ class SandboxApp:
         form = request.form_body() or {}
         if form.get("grant_type") != "client_credentials":
             return plain_json(400, {"error": "unsupported_grant_type"})
-        with self.fault_lock:
-            spent = self.faults.token_budget_spent
         decision = self.token_limiter.hit(self.config.client_id, spent=spent)
         if not decision.allowed:
             reply = plain_json(429, decision.error_body())

@@ -108,6 +108,8 @@ class Faults:
     """Exports whose contact_fields include this id leave out their first data row."""
     token_budget_spent: bool = False
     """Every token request answers 429, as if the client_id's hourly budget were used up."""
+    token_endpoint_down: bool = False
+    """Every token request answers 503 (an outage of the token endpoint)."""
     corrupt_csv: str | None = None
     """Malformed downloads: ``ragged`` (3rd data row loses a cell), ``extra_column``
     (every row and the header gain one), or ``renamed_header`` (2nd header cell)."""

@@ -86,8 +86,8 @@ class Api(requests.Session):
 def sb() -> Iterator[Sandbox]:
     # Every test's Api client takes a token of its own from this shared sandbox, so
     # the token-fetch limits (tested on sandboxes of their own) are off here.
-    no_token_limits = {"token_limit_per_minute": None, "token_limit_per_hour": None}
-    with Sandbox(SandboxConfig(per_day=30, **no_token_limits)) as sandbox:
+    config = SandboxConfig(per_day=30, token_limit_per_minute=None, token_limit_per_hour=None)
+    with Sandbox(config) as sandbox:
         yield sandbox
 
 
