@@ -303,7 +303,8 @@ def test_debug_logging_never_shows_a_secret(
     succeeds: bool,
     secret_kinds: tuple[str, ...],
 ) -> None:
-    config = _small(sb, **overrides)
+    # A token cache of its own, so that the run sends the client secret to be looked for.
+    config = _small(sb, token_cache_dir=str(tmp_path / "tokens"), **overrides)
     result = _cli(tmp_path, config, debug=True)
     assert (result.returncode == 0) is succeeds, result.stderr
     assert "DEBUG" in result.stderr, "debug logging was on"
