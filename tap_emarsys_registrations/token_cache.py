@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import os
+import stat
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -153,7 +154,9 @@ class FileTokenCache(MemoryTokenCache):
                 lock.release()
 
     def store(self, key: CacheKey, token: CachedToken) -> None:
-        """Remember ``token`` and write the tokens file."""
+        """Remember ``token``, forget tokens that expired before it was issued, write the file."""
+        issued = token.expires_at - token.lifetime
+        self._tokens = {k: t for k, t in self._tokens.items() if t.expires_at > issued}
         super().store(key, token)
         self._write_tokens()
 
@@ -184,6 +187,12 @@ class FileTokenCache(MemoryTokenCache):
                     exc.strerror or type(exc).__name__,
                 )
                 return None
+            if self.folder.stat().st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+                LOGGER.warning(
+                    "Token cache folder %s is writable by other users; set token_cache_dir "
+                    "to a folder only this user can write to",
+                    self.folder,
+                )
             self._file_lock = filelock.FileLock(self.folder / LOCK_FILE, mode=0o600)
         return self._file_lock
 

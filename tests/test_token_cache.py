@@ -23,6 +23,7 @@ from tap_emarsys_registrations.errors import ConfigError, RetriesExhaustedError
 from tap_emarsys_registrations.token_cache import (
     REQUESTS_FILE,
     TOKENS_FILE,
+    CachedToken,
     CacheKey,
     FileTokenCache,
     MemoryTokenCache,
@@ -182,6 +183,33 @@ def test_an_unusable_folder_keeps_the_token_in_memory(
         assert auth.token() == auth.token()
     assert any("unusable" in r.getMessage() for r in caplog.records)
     assert len(sb.token_requests) == 1
+
+
+def test_tokens_expired_before_a_new_one_are_pruned(tmp_path: Path) -> None:
+    cache = FileTokenCache(tmp_path)
+    old = CacheKey.of("https://a.example/token", "id", "old-secret")
+    live = CacheKey.of("https://a.example/token", "id2", "secret")
+    new = CacheKey.of("https://a.example/token", "id", "new-secret")
+    with cache.locked():
+        cache.store(old, CachedToken("t-old", expires_at=T0 + 10.0, lifetime=3600.0))
+        cache.store(live, CachedToken("t-live", expires_at=T0 + 3000.0, lifetime=3600.0))
+    with cache.locked():
+        cache.store(new, CachedToken("t-new", expires_at=T0 + 3620.0, lifetime=3600.0))
+    with cache.locked():
+        assert cache.load(old) is None
+        assert cache.load(live) is not None
+        assert cache.load(new) is not None
+
+
+def test_a_folder_other_users_can_write_to_is_warned_about(
+    sb: Sandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    with caplog.at_level(logging.WARNING, logger="tap_emarsys_registrations.token_cache"):
+        _auth(sb, FileTokenCache(shared), FakeTime()).token()
+    assert any("writable by other users" in r.getMessage() for r in caplog.records)
 
 
 def test_a_401_drops_the_cached_token_only_if_it_is_still_the_rejected_one(
