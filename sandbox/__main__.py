@@ -56,6 +56,23 @@ def build_parser() -> argparse.ArgumentParser:
     add("--rate-limit", type=int, default=None, help="requests per window (default off)")
     add("--rate-window", type=float, default=60.0, help="rate-limit window in seconds")
     add("--token-ttl", type=float, default=3600.0, help="OAuth token lifetime in seconds")
+    add(
+        "--token-limit-minute",
+        type=int,
+        default=2,
+        help="token requests a minute per client_id (0 = no limit; default 2, as documented)",
+    )
+    add(
+        "--token-limit-hour",
+        type=int,
+        default=10,
+        help="token requests an hour per client_id (0 = no limit; default 10, as documented)",
+    )
+    add(
+        "--token-retry-after",
+        action="store_true",
+        help="send Retry-After with the token endpoint's 429 (the docs do not say)",
+    )
     add("--clock-offset", type=float, default=0.0, help="server clock offset in seconds")
     add(
         "--permissions",
@@ -83,6 +100,9 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         days=args.days,
         per_day=args.per_day,
         token_ttl_seconds=args.token_ttl,
+        token_limit_per_minute=args.token_limit_minute or None,
+        token_limit_per_hour=args.token_limit_hour or None,
+        token_retry_after=args.token_retry_after,
         export_delay_seconds=args.export_delay,
         export_expiry_seconds=args.expiry,
         bounds=args.bounds,

@@ -20,6 +20,7 @@ from sandbox.fields import LANGUAGES, all_fields
 from sandbox.ratelimit import TOO_MANY_REQUESTS, TOO_MANY_REQUESTS_CODE, RateLimiter
 from sandbox.replies import CSV_TYPE, ApiError, Reply, envelope, ok, plain_json
 from sandbox.requestlog import RequestLog
+from sandbox.tokenlimit import TokenFetchLimiter
 from sandbox.upload import upload_when_due
 from sandbox.validation import INVALID_LANGUAGE, INVALID_LANGUAGE_CODE, validate_registrations
 from sandbox.values import mix64
@@ -67,6 +68,9 @@ class SandboxApp:
         self.fault_lock = threading.Lock()
         self._rng = random.Random(config.seed)
         self.tokens = TokenStore(config.token_ttl_seconds, self.now)
+        self.token_limiter = TokenFetchLimiter(
+            config.token_limit_per_minute, config.token_limit_per_hour, self.now
+        )
         self.wsse = WsseVerifier(config.username, config.secret, self.now)
         limit = config.rate_limit_per_minute
         window = config.rate_limit_window_seconds
@@ -119,6 +123,10 @@ class SandboxApp:
     def _token(self, request: IncomingRequest) -> Reply:
         if request.method != "POST":
             return plain_json(405, {"error": "invalid_request"})
+        with self.fault_lock:
+            spent, down = self.faults.token_budget_spent, self.faults.token_endpoint_down
+        if down:
+            return plain_json(503, {"error": "temporarily_unavailable"})
         credentials = parse_basic(request.header("Authorization"))
         if credentials != (self.config.client_id, self.config.client_secret):
             reply = plain_json(401, {"error": "invalid_client"})
@@ -127,6 +135,12 @@ class SandboxApp:
         form = request.form_body() or {}
         if form.get("grant_type") != "client_credentials":
             return plain_json(400, {"error": "unsupported_grant_type"})
+        decision = self.token_limiter.hit(self.config.client_id, spent=spent)
+        if not decision.allowed:
+            reply = plain_json(429, decision.error_body())
+            if self.config.token_retry_after:
+                reply.headers["Retry-After"] = str(decision.retry_after)
+            return reply
         return plain_json(
             200,
             {

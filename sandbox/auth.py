@@ -95,6 +95,13 @@ class TokenStore:
             self._tokens[token] = now + self.ttl_seconds
         return token
 
+    def revoke_all(self) -> int:
+        """Make every issued token invalid (as a revoked credential would); return how many."""
+        with self._lock:
+            count = len(self._tokens)
+            self._tokens.clear()
+        return count
+
     def valid(self, authorization: str | None) -> bool:
         """Return whether an ``Authorization: Bearer`` header carries a live token."""
         if not authorization:

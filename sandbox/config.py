@@ -33,6 +33,11 @@ class SandboxConfig:
     secret: str = "sandbox-secret"  # noqa: S105 - sandbox credential
     token_path: str = "/oauth2/token"  # noqa: S105 - a URL path
     token_ttl_seconds: float = 3600.0
+    # Emarsys' token-fetch limits per client_id (None switches one off), and whether
+    # the 429 names a Retry-After (the docs do not say).
+    token_limit_per_minute: int | None = 2
+    token_limit_per_hour: int | None = 10
+    token_retry_after: bool = False
     # Export jobs.
     export_delay_seconds: float = 0.0
     export_expiry_seconds: float | None = None
@@ -101,6 +106,10 @@ class Faults:
     """Downloads list rows in an order of their own (seeded by the export id)."""
     omit_first_row_with_field: int | None = None
     """Exports whose contact_fields include this id leave out their first data row."""
+    token_budget_spent: bool = False
+    """Every token request answers 429, as if the client_id's hourly budget were used up."""
+    token_endpoint_down: bool = False
+    """Every token request answers 503 (an outage of the token endpoint)."""
     corrupt_csv: str | None = None
     """Malformed downloads: ``ragged`` (3rd data row loses a cell), ``extra_column``
     (every row and the header gain one), or ``renamed_header`` (2nd header cell)."""

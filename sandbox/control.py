@@ -63,7 +63,7 @@ def _set_faults(app: SandboxApp, body: bytes) -> Reply:
 
 
 def handle_control(app: SandboxApp, request: IncomingRequest) -> Reply:
-    """Answer a ``/_sandbox/...`` request (health, request log, truth, exports, faults)."""
+    """Answer a ``/_sandbox/...`` request (health, request log, tokens, truth, exports, faults)."""
     route = (request.method, request.path.removeprefix(PREFIX).rstrip("/"))
     if route == ("GET", "/health"):
         return plain_json(200, {"status": "ok"})
@@ -72,6 +72,8 @@ def handle_control(app: SandboxApp, request: IncomingRequest) -> Reply:
     if route == ("POST", "/requests/clear"):
         app.log.clear()
         return plain_json(200, {"cleared": True})
+    if route == ("POST", "/tokens/revoke"):
+        return plain_json(200, {"revoked": app.tokens.revoke_all()})
     if route == ("GET", "/truth"):
         return _truth(app, request.query)
     if route == ("GET", "/exports"):

@@ -50,6 +50,10 @@ class RequestLog:
             ordered = sorted(self._entries, key=lambda item: (item[0], item[1]))
         return [entry for _, _, entry in ordered]
 
+    def to_path(self, path: str) -> list[RequestLogEntry]:
+        """Return the entries of requests to ``path`` (e.g. the token endpoint), oldest first."""
+        return [entry for entry in self.snapshot() if entry.path == path]
+
     def clear(self) -> None:
         """Forget every entry."""
         with self._lock:

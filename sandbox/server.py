@@ -109,6 +109,15 @@ class Sandbox:
         """Return a copy of the request log (control endpoints excluded), oldest first."""
         return self._app.log.snapshot()
 
+    @property
+    def token_requests(self) -> list[RequestLogEntry]:
+        """Return the logged requests to the OAuth token endpoint, oldest first."""
+        return self._app.log.to_path(self.config.token_path)
+
+    def revoke_tokens(self) -> int:
+        """Make every token issued so far invalid (the API answers 401); return how many."""
+        return self._app.tokens.revoke_all()
+
     def clear_requests(self) -> None:
         """Empty the request log."""
         self._app.log.clear()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
+import math
 import secrets
 import threading
 from typing import TYPE_CHECKING
@@ -17,16 +19,35 @@ from singer_sdk.authenticators import APIAuthenticatorBase
 from typing_extensions import override
 
 from tap_emarsys_registrations.clock import SYSTEM_CLOCK, Clock
-from tap_emarsys_registrations.errors import EmarsysAPIError, TransientAPIError
+from tap_emarsys_registrations.errors import (
+    EmarsysAPIError,
+    RetriesExhaustedError,
+    TransientAPIError,
+    UserFacingError,
+)
+from tap_emarsys_registrations.token_cache import CachedToken, CacheKey, MemoryTokenCache
+from tap_emarsys_registrations.token_ledger import (
+    DOCUMENTED_LIMIT,
+    DOCUMENTED_LIMITS,
+    SHORT_WAIT_SECONDS,
+    FetchLimits,
+    next_fetch,
+    rate_limited,
+    refusal,
+)
 
 if TYPE_CHECKING:
     import datetime as dt
     from collections.abc import Callable
 
-# Refresh a token this long before Emarsys says it expires.
+LOGGER = logging.getLogger(__name__)
+# Refresh a token this long (at most a tenth of its lifetime) before Emarsys says it expires.
 TOKEN_REFRESH_MARGIN_SECONDS = 60.0
+# A run gives up after this many failed token requests (5xx, timeouts), however it retries.
+MAX_FAILED_TOKEN_REQUESTS = 3
 HTTP_UNAUTHORIZED = 401
 HTTP_BAD_REQUEST = 400
+HTTP_TOO_MANY_REQUESTS = 429
 HTTP_SERVER_ERROR = 500
 
 
@@ -85,8 +106,10 @@ class WsseAuthenticator(APIAuthenticatorBase):
 class OAuthClientCredentials(APIAuthenticatorBase):
     """Fetches, caches and refreshes a client-credentials bearer token.
 
-    The token is shared by all threads; it is refreshed shortly before it
-    expires, and at once after :meth:`invalidate` (a 401 from the API).
+    The token is shared by all threads, and through ``cache`` by every run of
+    the OS user. It is refreshed shortly before it expires, and at once after
+    :meth:`invalidate` (a 401 from the API). Each token request is first
+    checked against Emarsys' token-fetch limits (see ``token_ledger.py``).
     """
 
     def __init__(
@@ -98,33 +121,94 @@ class OAuthClientCredentials(APIAuthenticatorBase):
         session: requests.Session,
         timeout: float = 60.0,
         clock: Clock = SYSTEM_CLOCK,
+        cache: MemoryTokenCache | None = None,
+        limits: FetchLimits = DOCUMENTED_LIMITS,
     ) -> None:
         super().__init__()
         self._token_url = token_url
         self._credentials = (client_id, client_secret)
+        self._key = CacheKey.of(token_url, client_id, client_secret)
         self._session = session
         self._timeout = timeout
         self._clock = clock
+        self._cache = cache if cache is not None else MemoryTokenCache()
+        self._limits = limits
         self._lock = threading.Lock()
-        self._token: str | None = None
-        self._expires_at = 0.0
+        self._token: CachedToken | None = None
+        self._failed_requests = 0
         self.tokens_fetched = 0
 
     def invalidate(self, token_in_use: str | None = None) -> None:
-        """Forget the cached token (if it is still ``token_in_use``) after a 401."""
+        """Forget the token (if it is still ``token_in_use``) after a 401, here and in the cache."""
         with self._lock:
-            if token_in_use is None or token_in_use == self._token:
+            if self._token is not None and token_in_use in {None, self._token.access_token}:
                 self._token = None
+            with self._cache.locked():
+                self._cache.drop(self._key, token_in_use)
 
     def token(self) -> str:
         """A bearer token valid for at least the refresh margin."""
         with self._lock:
-            if self._token is None or self._clock.monotonic() >= self._expires_at:
-                self._token, lifetime = self._fetch()
-                margin = min(TOKEN_REFRESH_MARGIN_SECONDS, lifetime / 10)
-                self._expires_at = self._clock.monotonic() + lifetime - margin
-                self.tokens_fetched += 1
-            return self._token
+            if self._token is None or not self._fresh(self._token):
+                with self._cache.locked():
+                    cached = self._cache.load(self._key)
+                    if cached is None or not self._fresh(cached):
+                        cached = self._fetch_within_limits()
+                        self._cache.store(self._key, cached)
+                    self._token = cached
+            return self._token.access_token
+
+    def _fresh(self, token: CachedToken) -> bool:
+        margin = min(TOKEN_REFRESH_MARGIN_SECONDS, token.lifetime / 10)
+        return self._clock.time() < token.expires_at - margin
+
+    def _fetch_within_limits(self) -> CachedToken:
+        plan = next_fetch(self._cache.request_times(self._key), self._clock.time(), self._limits)
+        if not plan.is_short:
+            raise TokenLimitError(refusal(plan))
+        if plan.wait > 0:
+            LOGGER.info(
+                "Waiting %.0fs before the next OAuth token request: %d were sent for this "
+                "client_id in the last %s, and Emarsys allows %s",
+                plan.wait,
+                plan.sent,
+                plan.window,
+                DOCUMENTED_LIMIT,
+            )
+            self._clock.sleep(plan.wait)
+        try:
+            return self._request()
+        except _TokenRateLimitedError as limited:
+            wait = limited.retry_after
+            if wait is None or wait > SHORT_WAIT_SECONDS:
+                raise TokenLimitError(rate_limited(wait)) from None
+            LOGGER.info(
+                "The OAuth token endpoint answered HTTP 429 (too many token requests); "
+                "retrying once after its Retry-After of %.0fs",
+                wait,
+            )
+            self._clock.sleep(wait)
+        try:
+            return self._request()
+        except _TokenRateLimitedError as limited:
+            raise TokenLimitError(rate_limited(limited.retry_after)) from None
+
+    def _request(self) -> CachedToken:
+        """Send one token request, noted in the ledger before it leaves."""
+        self._cache.record_request(self._key, self._clock.time())
+        try:
+            access_token, lifetime = self._fetch()
+        except TransientAPIError as exc:
+            self._failed_requests += 1
+            if self._failed_requests >= MAX_FAILED_TOKEN_REQUESTS:
+                msg = (
+                    f"Emarsys OAuth token request failed {self._failed_requests} times, last: "
+                    f"{exc}. Check that token_url is reachable from this machine, and retry later"
+                )
+                raise RetriesExhaustedError(msg) from None
+            raise
+        self.tokens_fetched += 1
+        return CachedToken(access_token, self._clock.time() + lifetime, lifetime)
 
     def _fetch(self) -> tuple[str, float]:
         try:
@@ -139,6 +223,8 @@ class OAuthClientCredentials(APIAuthenticatorBase):
             msg = f"OAuth token request failed: {type(exc).__name__}"
             raise TransientAPIError(msg) from None
         with response:
+            if response.status_code == HTTP_TOO_MANY_REQUESTS:
+                raise _TokenRateLimitedError(retry_after(response.headers.get("Retry-After")))
             if response.status_code >= HTTP_SERVER_ERROR:
                 msg = f"OAuth token endpoint answered HTTP {response.status_code}"
                 raise TransientAPIError(msg)
@@ -168,3 +254,26 @@ class OAuthClientCredentials(APIAuthenticatorBase):
     def authenticate_request(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers["Authorization"] = f"Bearer {self.token()}"
         return request
+
+
+class TokenLimitError(UserFacingError):
+    """A token request would break, or broke, Emarsys' token-fetch limits."""
+
+
+class _TokenRateLimitedError(Exception):
+    """HTTP 429 from the token endpoint, with its Retry-After in seconds, if any."""
+
+    def __init__(self, retry_after: float | None) -> None:
+        super().__init__("HTTP 429")
+        self.retry_after = retry_after
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header given in seconds; None if absent or a date."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return max(0.0, seconds) if math.isfinite(seconds) else None

@@ -38,6 +38,23 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="The token endpoint shown with the OAuth credential.",
     ),
     P(
+        "token_cache",
+        th.BooleanType,
+        default=True,
+        title="Share OAuth tokens",
+        description="Keep the OAuth token in a private file (mode 0600) so that every run of "
+        "this OS user reuses it until it expires, within Emarsys' limit of 2 token requests a "
+        "minute and 10 an hour per client_id. Off: each run fetches its own token.",
+    ),
+    P(
+        "token_cache_dir",
+        th.StringType,
+        title="Token cache folder",
+        description="Folder of the shared OAuth token. Default: the user's cache folder "
+        "($XDG_CACHE_HOME or ~/.cache, then tap-emarsys-registrations). In containers, point "
+        "it at a persistent volume.",
+    ),
+    P(
         "username",
         th.StringType,
         title="WSSE username",

@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import platformdirs
 import requests
 
 from tap_emarsys_registrations.auth import OAuthClientCredentials, WsseAuthenticator
 from tap_emarsys_registrations.client import EmarsysClient
 from tap_emarsys_registrations.settings import OAuthCredentials
+from tap_emarsys_registrations.token_cache import FileTokenCache, MemoryTokenCache
 
 if TYPE_CHECKING:
     from singer_sdk.authenticators import APIAuthenticatorBase
 
+    from tap_emarsys_registrations.cache_settings import TokenCacheSettings
     from tap_emarsys_registrations.clock import Clock
     from tap_emarsys_registrations.settings import Settings
+
+APP_NAME = "tap-emarsys-registrations"
+
+
+def token_cache(settings: TokenCacheSettings) -> MemoryTokenCache:
+    """The configured token cache; the default folder is looked up now, not at import."""
+    if not settings.enabled:
+        return MemoryTokenCache()
+    folder = settings.folder or Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+    return FileTokenCache(folder.absolute())
 
 
 def connect(settings: Settings, clock: Clock, user_agent: str) -> EmarsysClient:
@@ -35,6 +49,7 @@ def connect(settings: Settings, clock: Clock, user_agent: str) -> EmarsysClient:
             session=new_session(),
             timeout=min(settings.request_timeout, 60.0),
             clock=clock,
+            cache=token_cache(settings.token_cache),
         )
     else:
         authenticator = WsseAuthenticator(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from tap_emarsys_registrations.cache_settings import TokenCacheSettings, parse_token_cache
 from tap_emarsys_registrations.config_values import flag
 from tap_emarsys_registrations.errors import ConfigError
 from tap_emarsys_registrations.fields import EXCLUDED_FIELD_IDS
@@ -124,6 +125,7 @@ class Settings:
     request_timeout: float
     max_concurrent_exports: int
     export_timezone: ZoneInfo
+    token_cache: TokenCacheSettings
 
     @property
     def api_version(self) -> str:
@@ -170,6 +172,7 @@ class Settings:
             request_timeout=_positive(config, "request_timeout_seconds", 300.0),
             max_concurrent_exports=int(_positive(config, "max_concurrent_exports", 4)),
             export_timezone=_zone(config),
+            token_cache=parse_token_cache(config),
         )
 
 

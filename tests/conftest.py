@@ -20,6 +20,7 @@ from tap_emarsys_registrations.tap import TapEmarsysRegistrations
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
 UTC = dt.UTC
 VIENNA = ZoneInfo("Europe/Vienna")
@@ -113,6 +114,32 @@ def expected_keys(sb: Sandbox, start: dt.datetime, end: dt.datetime) -> list[tup
 
 def record_keys(run: Run) -> list[tuple[int, str]]:
     return sorted((r["user_id"], r["registered_at"]) for r in run.records)
+
+
+@pytest.fixture(autouse=True)
+def token_cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test gets its own OAuth token cache, shared by its in-process and CLI runs.
+
+    The tap's default cache folder follows XDG_CACHE_HOME, which subprocesses inherit.
+    """
+    folder = tmp_path / "xdg-cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(folder))
+    return folder / "tap-emarsys-registrations"
+
+
+def shared_token_cache(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Path]:
+    """One token cache for a whole module, for modules whose tests share one sandbox.
+
+    Use it as a module-scoped autouse ``token_cache_home``: the module's runs then
+    share the sandbox's token as runs on one machine would, instead of each test
+    fetching its own from a sandbox that allows 2 a minute.
+    """
+    folder = tmp_path_factory.mktemp("xdg-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(folder))
+        yield folder / "tap-emarsys-registrations"
 
 
 @pytest.fixture

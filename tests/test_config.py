@@ -17,7 +17,7 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from sandbox import Sandbox, SandboxConfig
 from tap_emarsys_registrations.tap import TapEmarsysRegistrations
-from tests.conftest import FAST_CLOCK, tap_config
+from tests.conftest import FAST_CLOCK, shared_token_cache, tap_config
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -27,6 +27,12 @@ ENV_PREFIX = "TAP_EMARSYS_REGISTRATIONS_"
 OAUTH_OFF = {"client_id": None, "client_secret": None, "token_url": None}
 WSSE = {**OAUTH_OFF, "username": "sandbox001", "secret": "sandbox-secret"}
 FTP = {"host": "127.0.0.1", "username": "u", "password": "p"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def token_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The module's tests share one sandbox, so they share one token cache too."""
+    yield from shared_token_cache(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -297,7 +303,8 @@ def test_debug_logging_never_shows_a_secret(
     succeeds: bool,
     secret_kinds: tuple[str, ...],
 ) -> None:
-    config = _small(sb, **overrides)
+    # A token cache of its own, so that the run sends the client secret to be looked for.
+    config = _small(sb, token_cache_dir=str(tmp_path / "tokens"), **overrides)
     result = _cli(tmp_path, config, debug=True)
     assert (result.returncode == 0) is succeeds, result.stderr
     assert "DEBUG" in result.stderr, "debug logging was on"

@@ -9,6 +9,8 @@ the real assertions on keys and STATE.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from typing import TYPE_CHECKING
 
 import pytest
@@ -23,17 +25,20 @@ if TYPE_CHECKING:
 
 _SANDBOX = Sandbox(SandboxConfig(days=2, per_day=30))
 _SANDBOX.start()
+# The suite's runs share one token, in a folder of their own (not the user's cache).
+_TOKEN_CACHE = tempfile.mkdtemp(prefix="tap-emarsys-core-tokens-")
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _stop_sandbox() -> Iterator[None]:
     yield
     _SANDBOX.stop()
+    shutil.rmtree(_TOKEN_CACHE, ignore_errors=True)
 
 
 TestTapEmarsysRegistrations = get_tap_test_class(
     tap_class=TapEmarsysRegistrations,
-    config=tap_config(_SANDBOX, window_hours=12),
+    config=tap_config(_SANDBOX, window_hours=12, token_cache_dir=_TOKEN_CACHE),
     suite_config=SuiteConfig(max_records_limit=40),
     clock=FAST_CLOCK,
 )

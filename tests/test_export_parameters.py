@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
@@ -11,7 +11,18 @@ from singer_sdk.exceptions import ConfigValidationError
 from sandbox import Sandbox, SandboxConfig
 from sandbox.app import in_contact_list
 from tap_emarsys_registrations.tap import TapEmarsysRegistrations
-from tests.conftest import FAST_CLOCK, UTC, VIENNA, run_tap, tap_config
+from tests.conftest import (
+    FAST_CLOCK,
+    UTC,
+    VIENNA,
+    run_tap,
+    shared_token_cache,
+    tap_config,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 FIELDS = [1, 2, 3, "loyalty_points", 5002, 5003, 5004, 14, 31, 35]
 
@@ -23,6 +34,12 @@ def _comparable(record: dict[str, Any], *, with_timestamp: bool) -> tuple[Any, .
     else:
         copy.pop("registered_at")
     return tuple(sorted((k, str(v)) for k, v in copy.items()))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def token_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The module's tests share one sandbox, so they share one token cache too."""
+    yield from shared_token_cache(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

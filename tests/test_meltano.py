@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from sandbox import Sandbox, SandboxConfig
-from tests.conftest import UTC, VIENNA
+from tests.conftest import UTC, VIENNA, shared_token_cache
 from tests.postgres import Postgres
 
 if TYPE_CHECKING:
@@ -86,6 +86,12 @@ def truth(sb: Sandbox, end: dt.datetime) -> list[tuple[int, str]]:
         (r.user_id, r.local_time.replace(tzinfo=VIENNA, fold=0).astimezone(UTC).isoformat())
         for r in sb.truth(START, end)
     )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def token_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The module's tests share one sandbox, so they share one token cache too."""
+    yield from shared_token_cache(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
