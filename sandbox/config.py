@@ -101,6 +101,10 @@ class Faults:
     """Downloads list rows in an order of their own (seeded by the export id)."""
     omit_first_row_with_field: int | None = None
     """Exports whose contact_fields include this id leave out their first data row."""
+    drop_connections: bool = False
+    """Every /api request is read, then its connection is closed without a reply."""
+    stall_seconds: float = 0.0
+    """Every /api request waits this long before it is answered (client timeouts)."""
     corrupt_csv: str | None = None
     """Malformed downloads: ``ragged`` (3rd data row loses a cell), ``extra_column``
     (every row and the header gain one), or ``renamed_header`` (2nd header cell)."""

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
+from singer_sdk.tap_base import CliTestOptionValue
 from typing_extensions import override
 
 from tap_emarsys_registrations.clock import SYSTEM_CLOCK, Clock
@@ -22,6 +23,7 @@ from tap_emarsys_registrations.settings import (
 from tap_emarsys_registrations.streams import RegistrationsStream
 
 if TYPE_CHECKING:
+    import click
     from singer_sdk.helpers.capabilities import CapabilitiesEnum
 
     from tap_emarsys_registrations.client import EmarsysClient
@@ -67,6 +69,25 @@ class TapEmarsysRegistrations(Tap):
         if self._client is None:
             self._client = connect(self.settings, self._clock, f"{self.name}/{self.plugin_version}")
         return self._client
+
+    # The SDK builds the tap for ``--test`` with its mapper, which runs discovery
+    # first, with a sync's retry budget; the connection test probes the catalog
+    # itself and should answer within seconds, so it skips that step.
+    @override
+    @classmethod
+    def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
+        if value != CliTestOptionValue.All.value:
+            super().cb_test(ctx, param, value)
+            return
+        config = ctx.params["config"]
+        tap = cls(
+            config=config.config,
+            parse_env_config=config.parse_env,
+            validate_config=True,
+            setup_mapper=False,
+        )
+        tap.run_connection_test()
+        ctx.exit()
 
     # The SDK's connection test (@final) is a dry-run sync, which would start a
     # costly export; this one checks credentials, the catalog and permissions only.
