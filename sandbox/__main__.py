@@ -10,7 +10,7 @@ import threading
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sandbox.config import BOUNDS, FRAMINGS, SandboxConfig
+from sandbox.config import BOUNDS, FRAMINGS, IN_PROGRESS_SPELLINGS, SandboxConfig
 from sandbox.server import Sandbox
 
 if TYPE_CHECKING:
@@ -49,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="BOUNDS",
         help="time_range bound inclusivity: one of [] [) (] () (default [])",
     )
+    add(
+        "--in-progress-spelling",
+        choices=IN_PROGRESS_SPELLINGS,
+        default="in progress",
+        help="how export status replies spell a running export (default 'in progress')",
+    )
     add("--bom", action="store_true", help="prefix CSV downloads with a UTF-8 BOM")
     add("--lf", action="store_true", help="end CSV lines with \\n instead of \\r\\n")
     add("--framing", choices=FRAMINGS, default="content-length", help="CSV body framing")
@@ -86,6 +92,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         export_delay_seconds=args.export_delay,
         export_expiry_seconds=args.expiry,
         bounds=args.bounds,
+        in_progress_spelling=args.in_progress_spelling,
         bom=args.bom,
         crlf=not args.lf,
         framing=args.framing,

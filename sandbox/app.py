@@ -215,7 +215,10 @@ class SandboxApp:
         job = self.exports.get(parts[1])
         if job.awaiting_upload(self.faults):  # ftp/sftp: done once the file is uploaded
             upload_when_due(job, lambda: self._file_body(job), self.config)
-        return ok(job.status_data(self.faults))
+        data = job.status_data(self.faults)
+        if data["status"] == "in progress":
+            data["status"] = self.config.in_progress_spelling
+        return ok(data)
 
     def _cached_file(self, body: CsvBody, request_body: dict[str, Any]) -> FileBody:
         """The rendered file of an identical earlier export, or a new one."""

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 BOUNDS = ("[]", "[)", "(]", "()")
 FRAMINGS = ("content-length", "chunked", "close")
+# The documented status is "in progress"; one public client reports "in_progress".
+IN_PROGRESS_SPELLINGS = ("in progress", "in_progress")
 
 
 def _default_start() -> datetime:
@@ -37,6 +39,7 @@ class SandboxConfig:
     export_delay_seconds: float = 0.0
     export_expiry_seconds: float | None = None
     bounds: str = "[]"
+    in_progress_spelling: str = "in progress"
     # CSV download rendering and HTTP framing.
     bom: bool = False
     crlf: bool = True
@@ -63,6 +66,9 @@ class SandboxConfig:
             object.__setattr__(self, "start", self.start.astimezone(UTC))
         if self.bounds not in BOUNDS:
             msg = f"bounds must be one of {BOUNDS}, not {self.bounds!r}"
+            raise ValueError(msg)
+        if self.in_progress_spelling not in IN_PROGRESS_SPELLINGS:
+            msg = f"in_progress_spelling must be one of {IN_PROGRESS_SPELLINGS}"
             raise ValueError(msg)
         if self.framing not in FRAMINGS:
             msg = f"framing must be one of {FRAMINGS}, not {self.framing!r}"
