@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+import io
+import json
+from pathlib import PurePath
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
@@ -20,6 +23,7 @@ from tap_emarsys_registrations.output import BufferedMsgSpecWriter
 from tap_emarsys_registrations.settings import (
     Settings,
 )
+from tap_emarsys_registrations.state_input import clean_state, parse_state_text
 from tap_emarsys_registrations.streams import RegistrationsStream
 
 if TYPE_CHECKING:
@@ -51,7 +55,30 @@ class TapEmarsysRegistrations(Tap):
         self._clock = clock
         self._settings: Settings | None = None
         self._client: EmarsysClient | None = None
+        # Checked here, before the SDK's __init__ runs discovery (the first API call).
+        if kwargs.get("state") is not None and not isinstance(kwargs["state"], str | PurePath):
+            kwargs["state"] = clean_state(kwargs["state"])
         super().__init__(*args, **kwargs)
+
+    # The SDK parses ``--state PATH`` with a bare json.loads, so a file that is
+    # not JSON ends in a traceback. The text is checked here and handed on.
+    @override
+    @classmethod
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: Any = None,  # the SDK's private config input type
+        state: IO[str] | None = None,
+        catalog: IO[str] | None = None,
+    ) -> None:
+        if state is not None:
+            parsed = parse_state_text(state.read(), getattr(state, "name", "--state"))
+            state = io.StringIO(json.dumps(clean_state(parsed)))
+        super().invoke(
+            about=about, about_format=about_format, config=config, state=state, catalog=catalog
+        )
 
     @property
     def settings(self) -> Settings:
