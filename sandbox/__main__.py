@@ -10,7 +10,7 @@ import threading
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sandbox.config import BOUNDS, FRAMINGS, IN_PROGRESS_SPELLINGS, SandboxConfig
+from sandbox.config import BOUNDS, FRAMINGS, IN_PROGRESS_SPELLINGS, PAGING_FORMS, SandboxConfig
 from sandbox.server import Sandbox
 
 if TYPE_CHECKING:
@@ -59,6 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
     add("--lf", action="store_true", help="end CSV lines with \\n instead of \\r\\n")
     add("--framing", choices=FRAMINGS, default="content-length", help="CSV body framing")
     add("--chunk-size", type=int, default=65536, help="bytes per socket write of CSV bodies")
+    add("--row-cap", type=int, default=None, help="data rows per /data answer (default: no cap)")
+    add(
+        "--paging",
+        choices=PAGING_FORMS,
+        default="both",
+        help="offset/limit forms /data honours: query (?offset=), path (/offset=), both, none",
+    )
+    add("--header-once", action="store_true", help="later /data pages carry no header row")
     add("--rate-limit", type=int, default=None, help="requests per window (default off)")
     add("--rate-window", type=float, default=60.0, help="rate-limit window in seconds")
     add("--token-ttl", type=float, default=3600.0, help="OAuth token lifetime in seconds")
@@ -97,6 +105,9 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         crlf=not args.lf,
         framing=args.framing,
         chunk_size=args.chunk_size,
+        download_row_cap=args.row_cap,
+        paging_forms=args.paging,
+        header_on_every_page=not args.header_once,
         rate_limit_per_minute=args.rate_limit,
         rate_limit_window_seconds=args.rate_window,
         permissions=permissions,

@@ -9,6 +9,7 @@ BOUNDS = ("[]", "[)", "(]", "()")
 FRAMINGS = ("content-length", "chunked", "close")
 # The documented status is "in progress"; one public client reports "in_progress".
 IN_PROGRESS_SPELLINGS = ("in progress", "in_progress")
+PAGING_FORMS = ("query", "path", "both", "none")
 
 
 def _default_start() -> datetime:
@@ -45,6 +46,11 @@ class SandboxConfig:
     crlf: bool = True
     framing: str = "content-length"
     chunk_size: int = 65536
+    # /data row cap and paging (see sandbox/paging.py): None = no cap; which of the
+    # offset/limit forms are honoured (query, path, both, none); header on later pages.
+    download_row_cap: int | None = None
+    paging_forms: str = "both"
+    header_on_every_page: bool = True
     # ftp/sftp delivery: FTPS for uploads, and the pause between failed upload attempts.
     ftp_tls: bool = False
     upload_retry_seconds: float = 1.0
@@ -69,6 +75,12 @@ class SandboxConfig:
             raise ValueError(msg)
         if self.in_progress_spelling not in IN_PROGRESS_SPELLINGS:
             msg = f"in_progress_spelling must be one of {IN_PROGRESS_SPELLINGS}"
+            raise ValueError(msg)
+        if self.paging_forms not in PAGING_FORMS:
+            msg = f"paging_forms must be one of {PAGING_FORMS}, not {self.paging_forms!r}"
+            raise ValueError(msg)
+        if self.download_row_cap is not None and self.download_row_cap < 1:
+            msg = "download_row_cap must be >= 1 (or None for no cap)"
             raise ValueError(msg)
         if self.framing not in FRAMINGS:
             msg = f"framing must be one of {FRAMINGS}, not {self.framing!r}"

@@ -248,13 +248,16 @@ class ExportJobs:
         elif raw != status:
             LOGGER.debug("%s: Emarsys spells the status %r; read as %r", describe, raw, status)
 
-    def open_download(self, export_id: int, describe: str) -> requests.Response:
-        """Open the streamed CSV body, waiting while Emarsys still answers 4005."""
+    def open_download(self, export_id: int, describe: str, page: str = "") -> requests.Response:
+        """Open the streamed CSV body, waiting while Emarsys still answers 4005.
+
+        ``page`` follows ``/data`` in the URL: an offset in the query or path form.
+        """
         deadline = self._clock.monotonic() + self._policy.timeout
         waits = self._policy.intervals()
         while True:
             try:
-                return self._client.send("GET", f"export/{export_id}/data", stream=True)
+                return self._client.send("GET", f"export/{export_id}/data{page}", stream=True)
             except ExportNotReadyError:
                 wait = next(waits)
                 if self._clock.monotonic() + wait > deadline:

@@ -20,6 +20,7 @@ from tap_emarsys_registrations.connection_check import check_connection, check_c
 from tap_emarsys_registrations.errors import ConfigError
 from tap_emarsys_registrations.fields import names_by_id, parse_catalog, resolve_contact_fields
 from tap_emarsys_registrations.output import BufferedMsgSpecWriter
+from tap_emarsys_registrations.row_count import RowCaps
 from tap_emarsys_registrations.settings import (
     Settings,
 )
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
     from singer_sdk.helpers.capabilities import CapabilitiesEnum
 
     from tap_emarsys_registrations.client import EmarsysClient
+
+
+DEFAULT_CAPS = RowCaps()
 
 
 class TapEmarsysRegistrations(Tap):
@@ -51,8 +55,15 @@ class TapEmarsysRegistrations(Tap):
         PluginCapabilities.STRUCTURED_LOGGING,
     ]
 
-    def __init__(self, *args: Any, clock: Clock = SYSTEM_CLOCK, **kwargs: Any) -> None:  # noqa: ANN401
+    def __init__(
+        self,
+        *args: Any,  # noqa: ANN401
+        clock: Clock = SYSTEM_CLOCK,
+        row_caps: RowCaps = DEFAULT_CAPS,
+        **kwargs: Any,  # noqa: ANN401
+    ) -> None:
         self._clock = clock
+        self._row_caps = row_caps
         self._settings: Settings | None = None
         self._client: EmarsysClient | None = None
         # Checked here, before the SDK's __init__ runs discovery (the first API call).
@@ -151,5 +162,6 @@ class TapEmarsysRegistrations(Tap):
                 settings=settings,
                 client=self.client,
                 clock=self._clock,
+                row_caps=self._row_caps,
             ),
         ]
