@@ -14,8 +14,11 @@ from sandbox.fields import exportable_ids
 from tap_emarsys_registrations.paging import PagingError
 from tap_emarsys_registrations.row_count import RecordCounter, RowCaps, first_records
 from tests.conftest import Run, expected_keys, record_keys, run_tap, tap_config
+from tests.remote_servers import HOST, PASSWORD, USER, FtpServer
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from sandbox import RequestLogEntry
 
 # A day without a DST change; bounds "[)" make a download hold exactly the window's rows.
@@ -196,3 +199,22 @@ def test_pages_with_a_bom_and_lf_line_ends(header_on_every_page: bool) -> None:
     with _sandbox(download_row_cap=10, paging_forms="path", **config) as sb:
         run = _run(sb, 10)
         _check_whole(sb, run)
+
+
+@pytest.mark.parametrize(("cap", "warned"), [(ROWS, 1), (ROWS - 1, 0)])
+def test_an_ftp_file_of_exactly_a_cap_is_read_whole_with_a_warning(
+    tmp_path: Path, cap: int, warned: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "exports").mkdir()
+    with _sandbox(upload_retry_seconds=0.1) as sb, FtpServer(tmp_path) as ftp:
+        settings = {"host": HOST, "port": ftp.port, "username": USER, "password": PASSWORD}
+        with caplog.at_level(logging.WARNING, logger="tap_emarsys_registrations.paging"):
+            run = _run(
+                sb, cap, distribution_method="ftp", ftp_settings={**settings, "folder": "exports"}
+            )
+        _check_whole(sb, run)
+        assert _downloads(sb) == []
+    warnings = [r.getMessage() for r in caplog.records if "cannot be paged" in r.getMessage()]
+    assert len(warnings) == warned
+    if warned:
+        assert f"exactly {ROWS} data rows" in warnings[0]
