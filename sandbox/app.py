@@ -17,7 +17,7 @@ from sandbox.csvrender import CsvBody, CsvSpec, FileBody
 from sandbox.dataset import Dataset, Registration
 from sandbox.exports import ExportJob, ExportStore
 from sandbox.fields import LANGUAGES, all_fields
-from sandbox.paging import page_body, requested_page
+from sandbox.paging import paged_reply, requested_page
 from sandbox.ratelimit import TOO_MANY_REQUESTS, TOO_MANY_REQUESTS_CODE, RateLimiter
 from sandbox.replies import CSV_TYPE, ApiError, Reply, envelope, ok, plain_json
 from sandbox.requestlog import RequestLog
@@ -260,10 +260,7 @@ class SandboxApp:
         else:
             whole = self._file_body(job, cache=False)
             assert isinstance(whole, CsvBody)
-            paged = page_body(whole, page, self.config)
-            reply = Reply(200, content_type=CSV_TYPE, csv=paged)
-            if self.config.framing == "content-length":
-                reply.csv_length = paged.length()
+            reply = paged_reply(whole, page, self.config)
         reply.drop_after = self._take_drop()
         return reply
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from sandbox.csvrender import CsvBody
-from sandbox.replies import ApiError
+from sandbox.replies import CSV_TYPE, ApiError, Reply
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -81,3 +81,12 @@ def page_body(body: CsvBody, page: Page, config: SandboxConfig) -> CsvBody:
         return itertools.islice(rows(), page.offset, end)
 
     return CsvBody(sliced, replace(body.spec, header=header))
+
+
+def paged_reply(body: CsvBody, page: Page, config: SandboxConfig) -> Reply:
+    """The /data reply for ``page`` (its own Content-Length, if that is the framing)."""
+    paged = page_body(body, page, config)
+    reply = Reply(200, content_type=CSV_TYPE, csv=paged)
+    if config.framing == "content-length":
+        reply.csv_length = paged.length()
+    return reply
