@@ -123,6 +123,15 @@ def test_timeouts_and_dropped_connections_prove_nothing(
         assert report.missing == []
 
 
+def test_a_404_without_a_content_reply_code_proves_nothing() -> None:
+    """A wrong api_url reaches no Emarsys resource: 404 / replyCode 1 'Not Found'."""
+    with Sandbox(SandboxConfig(days=1, per_day=5)) as sb:
+        report = _probe(sb, api_url=sb.base_url + "/elsewhere")
+        assert sorted(report.unchecked) == sorted(NEEDED)
+        assert all("HTTP 404, replyCode 1" in r for r in report.unchecked.values())
+        assert report.missing == []
+
+
 def test_bad_credentials_fail_outright() -> None:
     with Sandbox(SandboxConfig(days=1, per_day=5)) as sb:
         with pytest.raises(EmarsysAPIError) as raised:
