@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Tap
@@ -67,8 +67,11 @@ class TapEmarsysRegistrations(Tap):
         self._settings: Settings | None = None
         self._client: EmarsysClient | None = None
         # Checked here, before the SDK's __init__ runs discovery (the first API call).
-        if kwargs.get("state") is not None and not isinstance(kwargs["state"], str | PurePath):
-            kwargs["state"] = clean_state(kwargs["state"])
+        state = kwargs.get("state")
+        if isinstance(state, str | PurePath) and str(state):
+            state = parse_state_text(Path(state).read_text(encoding="utf-8"), str(state))
+        if state is not None and not isinstance(state, str | PurePath):
+            kwargs["state"] = clean_state(state)
         super().__init__(*args, **kwargs)
 
     # The SDK parses ``--state PATH`` with a bare json.loads, so a file that is

@@ -219,3 +219,14 @@ def test_cli_unusable_state_file_exits_1_with_one_line(
     assert "meltano state clear" in lines[0]
     assert result.stdout == ""
     assert sb.requests == []
+
+
+def test_a_state_path_handed_to_the_tap_is_checked_too(tmp_path: Path, sb: Sandbox) -> None:
+    path = tmp_path / "state.json"
+    path.write_text('{"bookmarks": {"registrations": {"replication_key_value": 17')
+    sb.clear_requests()
+    run = run_tap(_config(sb), state=str(path))  # type: ignore[arg-type]
+    assert isinstance(run.error, StateError)
+    assert f"the state file {path}" in str(run.error)
+    assert "ends before the JSON is complete" in str(run.error)
+    assert sb.requests == []
