@@ -92,7 +92,7 @@ class PagedDownload:
         for chunk in first.chunks:
             counter.feed(chunk)
             yield chunk
-        _check_length(first, counter.bytes_read, describe)
+        _check_length(first, counter.bytes_read)
         head = first_records(bytes(counter.head), 1 + COMPARED_ROWS)
         header = head[0][0] if self._header and head else None
         sample = [text for text, _ in head[1 if self._header else 0 :]][:COMPARED_ROWS]
@@ -110,6 +110,7 @@ class PagedDownload:
             page, skip, buffered = self._open_page(
                 export_id, offset, cap, header=header, sample=sample, describe=describe
             )
+            current[-1].close()  # read to its end already
             current.append(page)
             counter = RecordCounter()
             if not ended:
@@ -117,7 +118,7 @@ class PagedDownload:
             for chunk in _rest(buffered[skip:], page.chunks):
                 counter.feed(chunk)
                 yield chunk
-            _check_length(page, counter.bytes_read + skip, describe)
+            _check_length(page, counter.bytes_read + skip)
             LOGGER.info("%s: %d more data rows from offset %d", describe, counter.records, offset)
             offset, ended = offset + counter.records, counter.ends_with_line_break
             if counter.records != cap:
@@ -199,9 +200,10 @@ def _rest(first: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:
     yield from chunks
 
 
-def _check_length(body: Body, received: int, describe: str) -> None:
+def _check_length(body: Body, received: int) -> None:
+    """Raise when one page is shorter than its Content-Length (the caller reads again)."""
     if body.expected_length is not None and received < body.expected_length:
-        msg = f"{describe}: received {received} of {body.expected_length} bytes"
+        msg = f"a page: received {received} of {body.expected_length} bytes"
         raise TruncatedDownloadError(msg)
 
 
