@@ -17,6 +17,7 @@ from sandbox.csvrender import CsvBody, CsvSpec, FileBody
 from sandbox.dataset import Dataset, Registration
 from sandbox.exports import ExportJob, ExportStore
 from sandbox.fields import LANGUAGES, all_fields
+from sandbox.paging import paged_reply, requested_page
 from sandbox.ratelimit import TOO_MANY_REQUESTS, TOO_MANY_REQUESTS_CODE, RateLimiter
 from sandbox.replies import CSV_TYPE, ApiError, Reply, envelope, ok, plain_json
 from sandbox.requestlog import RequestLog
@@ -89,6 +90,7 @@ class SandboxApp:
             ),
             (("export", "*"), "GET", "export.status", self._export_status),
             (("export", "*", "data"), "GET", "export.download", self._export_data),
+            (("export", "*", "data", "*"), "GET", "export.download", self._export_data),
         ]
 
     def now(self) -> float:
@@ -229,7 +231,10 @@ class SandboxApp:
         job = self.exports.get(parts[1])
         if job.awaiting_upload(self.faults):  # ftp/sftp: done once the file is uploaded
             upload_when_due(job, lambda: self._file_body(job), self.config)
-        return ok(job.status_data(self.faults))
+        data = job.status_data(self.faults)
+        if data["status"] == "in progress":
+            data["status"] = self.config.in_progress_spelling
+        return ok(data)
 
     def _cached_file(self, body: CsvBody, request_body: dict[str, Any]) -> FileBody:
         """The rendered file of an identical earlier export, or a new one."""
@@ -244,7 +249,7 @@ class SandboxApp:
             return FileBody.render(body, path)
 
     def _export_data(self, request: IncomingRequest, parts: list[str]) -> Reply:
-        del request
+        page = requested_page(request, parts[3] if len(parts) > 3 else None, self.config)
         job = self.exports.get(parts[1])
         if job.request.distribution_method != "local":
             raise ApiError(404, 4004, '"distribution_method" of this export is not compatible.')
@@ -259,16 +264,21 @@ class SandboxApp:
             )
         if job.expired(self.config.export_expiry_seconds, self.faults):
             raise ApiError(410, 4003, "Exported data is not available.")
-        body = self._file_body(job)
-        reply = Reply(200, content_type=CSV_TYPE, csv=body)
-        if self.config.framing == "content-length":
-            if job.content_length is None:
-                job.content_length = body.length()
-            reply.csv_length = job.content_length
+        if page.is_whole() and self.config.download_row_cap is None:
+            body = self._file_body(job)
+            reply = Reply(200, content_type=CSV_TYPE, csv=body)
+            if self.config.framing == "content-length":
+                if job.content_length is None:
+                    job.content_length = body.length()
+                reply.csv_length = job.content_length
+        else:
+            whole = self._file_body(job, cache=False)
+            assert isinstance(whole, CsvBody)
+            reply = paged_reply(whole, page, self.config)
         reply.drop_after = self._take_drop()
         return reply
 
-    def _file_body(self, job: ExportJob) -> CsvBody | FileBody:
+    def _file_body(self, job: ExportJob, *, cache: bool = True) -> CsvBody | FileBody:
         """The export's file, as served by /data or uploaded to the user's server."""
         export, cfg = job.request, self.config
         spec = CsvSpec(
@@ -300,7 +310,7 @@ class SandboxApp:
             return selected
 
         rendered = CsvBody(rows, spec)
-        if cfg.file_cache_dir is not None and not (shuffle or omit):
+        if cache and cfg.file_cache_dir is not None and not (shuffle or omit):
             return self._cached_file(rendered, job.body)
         return rendered
 

@@ -43,8 +43,13 @@ class CancelledError(Exception):
 
 
 def status_text(data: dict[str, Any]) -> str:
-    """The normalised ``status`` of a status reply ('' when missing)."""
-    return str(data.get("status") or "").strip().lower()
+    """The normalised ``status`` of a status reply ('' when missing).
+
+    Emarsys documents ``in progress`` with a space; a public client sees
+    ``in_progress``. Underscores are read as spaces, so both spellings match.
+    """
+    raw = str(data.get("status") or "").strip().lower()
+    return " ".join(raw.replace("_", " ").split())
 
 
 class ExportStatus(StrEnum):
@@ -203,9 +208,11 @@ class ExportJobs:
         deadline = started + self._policy.timeout
         waits = self._policy.intervals()
         last = ""
+        noted: set[str] = set()
         while True:
             data = self.status_data(export_id)
             status = status_text(data)
+            self._note_spelling(data, status, describe, noted)
             if status != last:
                 on_status(status, self._clock.monotonic() - started)
                 last = status
@@ -217,8 +224,6 @@ class ExportJobs:
                     "bookmark stays before this window, so a rerun exports it again; if it "
                     "keeps failing, lower window_hours or select fewer fields",
                 )
-            if status not in set(ExportStatus):
-                LOGGER.warning("%s: unknown export status %r; waiting", describe, status)
             wait = next(waits)
             if self._clock.monotonic() + wait > deadline:
                 ready = self._ready_hint and status == ExportStatus.READY
@@ -231,13 +236,28 @@ class ExportJobs:
                 )
             self._pause(wait)
 
-    def open_download(self, export_id: int, describe: str) -> requests.Response:
-        """Open the streamed CSV body, waiting while Emarsys still answers 4005."""
+    @staticmethod
+    def _note_spelling(data: dict[str, Any], status: str, describe: str, noted: set[str]) -> None:
+        """Log an unknown status, or an unusual spelling of a known one, once per export."""
+        raw = str(data.get("status") or "")
+        if raw in noted:
+            return
+        noted.add(raw)
+        if status not in set(ExportStatus):
+            LOGGER.warning("%s: unknown export status %r; waiting", describe, raw)
+        elif raw != status:
+            LOGGER.debug("%s: Emarsys spells the status %r; read as %r", describe, raw, status)
+
+    def open_download(self, export_id: int, describe: str, page: str = "") -> requests.Response:
+        """Open the streamed CSV body, waiting while Emarsys still answers 4005.
+
+        ``page`` follows ``/data`` in the URL: an offset in the query or path form.
+        """
         deadline = self._clock.monotonic() + self._policy.timeout
         waits = self._policy.intervals()
         while True:
             try:
-                return self._client.send("GET", f"export/{export_id}/data", stream=True)
+                return self._client.send("GET", f"export/{export_id}/data{page}", stream=True)
             except ExportNotReadyError:
                 wait = next(waits)
                 if self._clock.monotonic() + wait > deadline:

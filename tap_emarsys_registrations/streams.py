@@ -22,6 +22,7 @@ from tap_emarsys_registrations.fields import (
     Field,
     resolve_contact_fields,
 )
+from tap_emarsys_registrations.paging import CapWarning
 from tap_emarsys_registrations.pipeline import Extraction
 from tap_emarsys_registrations.plan import ExportPlan
 from tap_emarsys_registrations.progress import RunProgress
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 
     from tap_emarsys_registrations.client import EmarsysClient
     from tap_emarsys_registrations.clock import Clock
+    from tap_emarsys_registrations.row_count import RowCaps
     from tap_emarsys_registrations.settings import Settings
 
 
@@ -62,7 +64,9 @@ class RegistrationsStream(Stream):
         settings: Settings,
         client: EmarsysClient,
         clock: Clock,
+        row_caps: RowCaps,
     ) -> None:
+        self._row_caps = row_caps
         self._fields = fields
         self._header_names = header_names
         self._settings = settings
@@ -136,10 +140,12 @@ class RegistrationsStream(Stream):
         remote = options.remote
         hint = remote.upload_hint() if remote is not None else ""
         jobs = ExportJobs(self._client, policy, self._clock, stop, ready_hint=hint)
-        delivery: Delivery = LocalDelivery(jobs)
+        header = options.add_field_names_header
+        delivery: Delivery = LocalDelivery(jobs, self._row_caps, header=header)
         if remote is not None:
             timeout = settings.request_timeout
-            delivery = remote_delivery(remote, policy, self._clock, timeout=timeout)
+            files = remote_delivery(remote, policy, self._clock, timeout=timeout)
+            delivery = CapWarning(files, self._row_caps, header=header)
         plan = ExportPlan.build(
             fields,
             self._header_names,
