@@ -15,6 +15,7 @@ from tap_emarsys_registrations.connection import connect
 from tap_emarsys_registrations.connection_check import check_connection, check_contact_list
 from tap_emarsys_registrations.errors import ConfigError
 from tap_emarsys_registrations.fields import names_by_id, parse_catalog, resolve_contact_fields
+from tap_emarsys_registrations.keys import migrate_catalog
 from tap_emarsys_registrations.output import BufferedMsgSpecWriter
 from tap_emarsys_registrations.settings import (
     Settings,
@@ -23,6 +24,7 @@ from tap_emarsys_registrations.streams import RegistrationsStream
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.capabilities import CapabilitiesEnum
+    from singer_sdk.singerlib import Catalog
 
     from tap_emarsys_registrations.client import EmarsysClient
 
@@ -49,7 +51,26 @@ class TapEmarsysRegistrations(Tap):
         self._clock = clock
         self._settings: Settings | None = None
         self._client: EmarsysClient | None = None
+        self._catalog_migrated = False
         super().__init__(*args, **kwargs)
+
+    @property
+    @override
+    def input_catalog(self) -> Catalog | None:
+        """The catalog passed in, with a non-null stream key (see keys.migrate_catalog)."""
+        catalog = super().input_catalog
+        if catalog is not None and not self._catalog_migrated:
+            self._catalog_migrated = True
+            try:
+                migrate_catalog(
+                    catalog,
+                    RegistrationsStream.name,
+                    with_timestamp=self.settings.export.with_timestamp,
+                    logger=self.logger,
+                )
+            except ConfigError as exc:
+                raise ConfigValidationError(str(exc), errors=[str(exc)]) from None
+        return catalog
 
     @property
     def settings(self) -> Settings:
