@@ -53,20 +53,16 @@ class Target:
         shutil.rmtree(self.venv, ignore_errors=True)
         self.venv.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run([sys.executable, "-m", "venv", str(self.venv)], check=True)
-        subprocess.run(
-            [
-                str(self.python),
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "-c",
-                str(REPO / self.constraints),
-                self.requirement,
-            ],
-            check=True,
+        install = [str(self.python), "-m", "pip", "install", "--disable-pip-version-check"]
+        result = subprocess.run(
+            [*install, "-c", str(REPO / self.constraints), self.requirement],
+            capture_output=True,
+            text=True,
+            check=False,
         )
+        if result.returncode != 0:
+            msg = f"installing {self.requirement} failed:\n{result.stdout}\n{result.stderr}"
+            raise RuntimeError(msg)
         stamp.write_text(digest)
         return self.executable
 
