@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Set up and run every check: lint, types, and the test suite against the local sandbox,
 # including real Meltano runs and the target compatibility matrix (tests/test_targets.py).
-# The full suite runs on the main interpreter (PYTHON, default python3); the fast subset
-# (-m "not slow") runs on every other Python the package claims, each in .venv-py<version>.
+# The full suite runs on the main interpreter (PYTHON, default python3, in .venv); the fast
+# subset (-m "not slow") runs on every other Python the package claims (PYTHONS, the
+# classifiers of pyproject.toml), each in .venv-py<version>.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STARTED=$SECONDS
-OTHER_PYTHONS="${OTHER_PYTHONS:-3.12 3.13}"
+PYTHONS="${PYTHONS:-3.11 3.12 3.13}"
 if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "== installing PostgreSQL (for the target-postgres pipeline test)"
@@ -21,7 +22,8 @@ echo "== ruff" && .venv/bin/ruff check . && .venv/bin/ruff format --check .
 echo "== mypy" && .venv/bin/mypy
 echo "== target venvs (cached in .targets/ while their constraints files are unchanged)"
 .venv/bin/python -m tests.targets
-echo "== pytest on $(.venv/bin/python --version)" && .venv/bin/python -m pytest "$@"
+MAIN=$(.venv/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+echo "== pytest on Python $MAIN (.venv)" && .venv/bin/python -m pytest "$@"
 
 # Find an interpreter for version $1: pyenv's newest x.y.*, else pythonX.Y on PATH.
 find_python() {
@@ -35,7 +37,8 @@ find_python() {
     echo "$found"
 }
 missing=()
-for version in $OTHER_PYTHONS; do
+for version in $PYTHONS; do
+    [ "$version" = "$MAIN" ] && continue
     python=$(find_python "$version")
     if [ -z "$python" ]; then
         echo "== Python $version: NOT FOUND (no pyenv version $version.* and no python$version on PATH); not tested" >&2
