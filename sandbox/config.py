@@ -134,7 +134,8 @@ class Faults:
     """Every /api request waits this long before it is answered (client timeouts)."""
     corrupt_csv: str | None = None
     """Malformed downloads: ``ragged`` (3rd data row loses a cell), ``extra_column``
-    (every row and the header gain one), or ``renamed_header`` (2nd header cell)."""
+    (every row and the header gain one), ``renamed_header`` (2nd header cell), or
+    ``blank_timestamp`` (3rd data row has an empty timestamp cell)."""
 
     def reset(self) -> None:
         """Switch every fault off again."""

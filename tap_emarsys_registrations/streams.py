@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from singer_sdk import Stream
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -16,13 +16,12 @@ from tap_emarsys_registrations.errors import ConfigError
 from tap_emarsys_registrations.export import ExportJobs, PollPolicy
 from tap_emarsys_registrations.fields import (
     DEFAULT_FIELD_IDS,
-    REGISTERED_AT,
-    USER_ID,
     WINDOW_START,
     Field,
     resolve_contact_fields,
 )
 from tap_emarsys_registrations.paging import CapWarning
+from tap_emarsys_registrations.keys import primary_key
 from tap_emarsys_registrations.pipeline import Extraction
 from tap_emarsys_registrations.plan import ExportPlan
 from tap_emarsys_registrations.progress import RunProgress
@@ -47,7 +46,6 @@ class RegistrationsStream(Stream):
     """Contacts who registered through an Emarsys form, one record per registration."""
 
     name = "registrations"
-    primary_keys: ClassVar[list[str]] = [USER_ID, REGISTERED_AT]
     replication_key = WINDOW_START
     # Records arrive window by window and carry their window's start, so every
     # STATE (also the SDK's mid-window ones) points at the first unfinished window.
@@ -72,7 +70,9 @@ class RegistrationsStream(Stream):
         self._settings = settings
         self._client = client
         self._clock = clock
-        super().__init__(tap, schema=build_schema(fields))
+        with_timestamp = settings.export.with_timestamp
+        super().__init__(tap, schema=build_schema(fields, with_timestamp=with_timestamp))
+        self.primary_keys = list(primary_key(with_timestamp=with_timestamp))
 
     @property
     @override

@@ -19,6 +19,7 @@ from tap_emarsys_registrations.connection import connect
 from tap_emarsys_registrations.connection_check import check_connection, check_contact_list
 from tap_emarsys_registrations.errors import ConfigError
 from tap_emarsys_registrations.fields import names_by_id, parse_catalog, resolve_contact_fields
+from tap_emarsys_registrations.keys import migrate_catalog
 from tap_emarsys_registrations.output import BufferedMsgSpecWriter
 from tap_emarsys_registrations.row_count import RowCaps
 from tap_emarsys_registrations.settings import (
@@ -30,6 +31,7 @@ from tap_emarsys_registrations.streams import RegistrationsStream
 if TYPE_CHECKING:
     import click
     from singer_sdk.helpers.capabilities import CapabilitiesEnum
+    from singer_sdk.singerlib import Catalog
 
     from tap_emarsys_registrations.client import EmarsysClient
 
@@ -72,6 +74,7 @@ class TapEmarsysRegistrations(Tap):
             state = parse_state_text(Path(state).read_text(encoding="utf-8"), str(state))
         if state is not None and not isinstance(state, str | PurePath):
             kwargs["state"] = clean_state(state)
+        self._catalog_migrated = False
         super().__init__(*args, **kwargs)
 
     # The SDK parses ``--state PATH`` with a bare json.loads, so a file that is
@@ -93,6 +96,24 @@ class TapEmarsysRegistrations(Tap):
         super().invoke(
             about=about, about_format=about_format, config=config, state=state, catalog=catalog
         )
+
+    @property
+    @override
+    def input_catalog(self) -> Catalog | None:
+        """The catalog passed in, with a non-null stream key (see keys.migrate_catalog)."""
+        catalog = super().input_catalog
+        if catalog is not None and not self._catalog_migrated:
+            self._catalog_migrated = True
+            try:
+                migrate_catalog(
+                    catalog,
+                    RegistrationsStream.name,
+                    with_timestamp=self.settings.export.with_timestamp,
+                    logger=self.logger,
+                )
+            except ConfigError as exc:
+                raise ConfigValidationError(str(exc), errors=[str(exc)]) from None
+        return catalog
 
     @property
     def settings(self) -> Settings:
