@@ -20,8 +20,8 @@ from tap_emarsys_registrations.fields import (
     Field,
     resolve_contact_fields,
 )
-from tap_emarsys_registrations.paging import CapWarning
 from tap_emarsys_registrations.keys import primary_key
+from tap_emarsys_registrations.paging import CapWarning
 from tap_emarsys_registrations.pipeline import Extraction
 from tap_emarsys_registrations.plan import ExportPlan
 from tap_emarsys_registrations.progress import RunProgress
