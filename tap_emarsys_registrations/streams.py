@@ -6,7 +6,6 @@ import datetime as dt
 import threading
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from singer_sdk import Stream
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
@@ -25,6 +24,7 @@ from tap_emarsys_registrations.fields import (
 from tap_emarsys_registrations.pipeline import Extraction
 from tap_emarsys_registrations.plan import ExportPlan
 from tap_emarsys_registrations.progress import RunProgress
+from tap_emarsys_registrations.record_messages import DirectRecordMessages
 from tap_emarsys_registrations.remote import remote_delivery
 from tap_emarsys_registrations.schema import build_schema
 from tap_emarsys_registrations.windows import floor_second, plan_windows
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from tap_emarsys_registrations.settings import Settings
 
 
-class RegistrationsStream(Stream):
+class RegistrationsStream(DirectRecordMessages):
     """Contacts who registered through an Emarsys form, one record per registration."""
 
     name = "registrations"
@@ -122,6 +122,9 @@ class RegistrationsStream(Stream):
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         settings = self._settings
         fields = tuple(self.export_fields())
+        self.declare_record_keys(
+            [USER_ID, REGISTERED_AT, WINDOW_START, *(f.property_name for f in fields)]
+        )
         start = self.get_starting_timestamp(context) or settings.start_date
         windows = plan_windows(
             floor_second(start.astimezone(dt.UTC)),

@@ -107,13 +107,6 @@ class WindowReader:
         if before // NOTICE_EVERY_RECORDS != self._emitted // NOTICE_EVERY_RECORDS:
             self._on_progress()
 
-    def _counted(self, records: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        for record in records:
-            yield record
-            self._emitted += 1
-            if not self._emitted % NOTICE_EVERY_RECORDS:
-                self._on_progress()
-
     def _describe(self, prepared: Prepared) -> str:
         ids = ", ".join(str(part.cursor.export_id) for part in prepared.parts)
         return self._progress.describe(prepared.window, None) + f", export {ids}"
@@ -155,8 +148,12 @@ class WindowReader:
                 ),
             )
         try:
-            if len(streams) == 1:
-                yield from self._counted(streams[0])
+            if len(streams) == 1:  # the common case, record by record: no extra layer
+                for record in streams[0]:
+                    yield record
+                    self._emitted += 1
+                    if not self._emitted % NOTICE_EVERY_RECORDS:
+                        self._on_progress()
                 return
             join = PartJoin(builders, with_timestamp=self._plan.options.with_timestamp)
             for index, record in enumerate(join.records(streams), start=1):
