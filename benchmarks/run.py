@@ -107,6 +107,9 @@ def throughput(bench: Bench, big: SandboxProc, small: SandboxProc) -> dict[str, 
     framework = [PYTHON, helper("framework_floor.py"), "--config", cfg_floor]
     print("throughput and memory", file=sys.stderr)
     bench.timed("warm_up_renders_the_export_file", [*floor, "--raw"])
+    # The tap asks for the same rows with other export parameters: a file of its own,
+    # rendered on first request. Render it here, not inside the first timed run.
+    bench.timed("warm_up_renders_the_taps_export_file", tap)
     out: dict[str, Any] = {
         "raw": bench.timed("sandbox_raw_download", [*floor, "--raw"]),
         **bench.alternated(
