@@ -11,7 +11,10 @@ from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
+from sandbox import Sandbox, SandboxConfig
 from tap_emarsys_registrations.record_messages import DirectRecordMessages
+from tap_emarsys_registrations.tap import TapEmarsysRegistrations
+from tests.conftest import run_tap, tap_config
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -120,3 +123,21 @@ def test_records_are_not_copied_or_changed_on_the_direct_path() -> None:
     record = dict(RECORD)
     (message,) = stream._generate_record_messages(record)
     assert message.record == RECORD
+
+
+def test_the_tap_drops_a_contact_fields_column_its_catalog_deselects() -> None:
+    with Sandbox(SandboxConfig(days=1, per_day=30)) as sb:
+        config = tap_config(sb, window_hours=24, contact_fields=[1, 3])
+        catalog = copy.deepcopy(TapEmarsysRegistrations(config=config).catalog_dict)
+        full = run_tap(config, catalog=catalog)
+        for entry in catalog["streams"]:
+            for item in entry["metadata"]:
+                if item["breadcrumb"] == ["properties", "email"]:
+                    item["metadata"]["selected"] = False
+        without = run_tap(config, catalog=catalog)
+    assert full.error is None
+    assert without.error is None
+    assert full.records
+    assert all("email" in r and "first_name" in r for r in full.records)
+    assert all("email" not in r and "first_name" in r for r in without.records)
+    assert [r["user_id"] for r in without.records] == [r["user_id"] for r in full.records]
