@@ -62,6 +62,7 @@ class Export:
         catalog = session.get(api + "field/translate/en", timeout=60).json()["data"]
         by_id = {int(f["id"]): f for f in catalog}
         wanted = [by_id[int(i)] for i in cfg["contact_fields"]]
+        self.catalog = wanted
         self.names = [f["string_id"] or f"field_{f['id']}" for f in wanted]
         self.numeric = [i for i, f in enumerate(wanted) if f["application_type"] == "numeric"]
         self.start = dt.datetime.fromisoformat(cfg["start_date"]).astimezone(UTC)

@@ -15,12 +15,11 @@ import io
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Final
 
 from tap_emarsys_registrations.errors import CSVFormatError, TruncatedDownloadError
-from tap_emarsys_registrations.fastpath import compile_row_function
-from tap_emarsys_registrations.fields import REGISTERED_AT, USER_ID, WINDOW_START, Field
+from tap_emarsys_registrations.fields import USER_ID, Field
+from tap_emarsys_registrations.row_function import compile_rows
 from tap_emarsys_registrations.windows import iso_utc
 
 if TYPE_CHECKING:
@@ -34,6 +33,7 @@ READ_BUFFER_BYTES: Final = 1 << 16
 FIELD_SIZE_LIMIT: Final = 64 * 1024 * 1024
 _COMMA_DECIMAL: Final = re.compile(r"^-?\d+,\d+$")
 _DATE_FORMATS: Final = ("%d.%m.%Y", "%Y/%m/%d")
+_ISO_DATE_LENGTH: Final = 10
 
 
 class ChunkReader(io.RawIOBase):
@@ -89,27 +89,48 @@ def broken_body(exc: csv.Error | UnicodeDecodeError) -> TruncatedDownloadError:
 
 
 def cast_number(raw: str) -> Decimal | None:
-    """Emarsys numeric value to Decimal, keeping all its digits; '' is null."""
-    if raw == "":
+    """Emarsys numeric value to Decimal, keeping all its digits; '' is null.
+
+    A plain decimal (the usual cell) costs one ``Decimal``; surrounding blanks
+    and a decimal comma (``12,5``) take the slower way.
+    """
+    if not raw:
         return None
-    text = raw.strip()
-    if _COMMA_DECIMAL.match(text):
-        text = text.replace(",", ".")
     try:
-        value = Decimal(text)
+        value = Decimal(raw)  # ignores surrounding blanks, as the slower way does
     except InvalidOperation:
-        msg = f"{raw!r} is not a number"
-        raise ValueError(msg) from None
+        value = _lenient_number(raw)
     if not value.is_finite():
         msg = f"{raw!r} is not a finite number"
         raise ValueError(msg)
     return value
 
 
+def _lenient_number(raw: str) -> Decimal:
+    text = raw.strip()
+    if _COMMA_DECIMAL.match(text):
+        text = text.replace(",", ".")
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        msg = f"{raw!r} is not a number"
+        raise ValueError(msg) from None
+
+
 def cast_date(raw: str) -> str | None:
-    """Emarsys date to ``YYYY-MM-DD``; other layouts are converted when unambiguous."""
-    if raw == "":
+    """Emarsys date to ``YYYY-MM-DD``; other layouts are converted when unambiguous.
+
+    A valid ``YYYY-MM-DD`` (the usual cell) is returned as it is.
+    """
+    if not raw:
         return None
+    if len(raw) == _ISO_DATE_LENGTH and raw[4] == "-" and raw[7] == "-":
+        try:
+            dt.date.fromisoformat(raw)
+        except ValueError:
+            pass
+        else:
+            return raw
     text = raw.strip()
     try:
         return dt.date.fromisoformat(text).isoformat()
@@ -121,11 +142,6 @@ def cast_date(raw: str) -> str | None:
         except ValueError:
             continue
     return text  # kept verbatim rather than lost; the schema's format is advisory
-
-
-def caster_for(field: Field) -> Callable[[str], Any]:
-    """The cast of a number or date column, chosen once per export (text needs none)."""
-    return cast_number if field.kind == "number" else cast_date
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,25 +159,22 @@ class Layout:
         return 1 + len(self.fields) + (1 if self.with_timestamp else 0)
 
 
-_EMPTY_TO_NONE: Final = {"": None}.get  # as map(f, cells, cells): '' -> None, else the cell
-
-
-def _getter(indices: list[int]) -> Callable[[list[str]], tuple[str, ...]]:
-    """A C-speed ``row -> tuple of the cells at indices``."""
-    if not indices:
-        return lambda _row: ()
-    if len(indices) == 1:
-        only = indices[0]
-        return lambda row: (row[only],)
-    return itemgetter(*indices)
-
-
 def _normalise(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
 class RecordBuilder:
-    """Turns the rows of one export into records of one window."""
+    """Turns the rows of one export into records of one window.
+
+    ``build(row, row_number)`` is the record for one data row, or None when the
+    row lies outside the window; ``values(row, row_number)`` is just the
+    export's field columns (for joining the parts of a wide export). Both
+    raise ``CSVFormatError`` naming the row for a wrong width or a bad value.
+    They are compiled once per export by ``compile_rows`` (row_function.py).
+    """
+
+    build: Callable[[list[str], int], dict[str, Any] | None]
+    values: Callable[[list[str], int], dict[str, Any]]
 
     def __init__(
         self,
@@ -171,31 +184,16 @@ class RecordBuilder:
         describe: str,
     ) -> None:
         self._layout = layout
-        self._window = window
-        self._converter = converter
         self._describe = describe
         self._names = [f.property_name for f in layout.fields]
-        self._width = layout.width
-        self._with_timestamp = layout.with_timestamp
-        # Text columns are copied in C (itemgetter, zip, dict.get turning '' into None);
-        # only number and date columns get a Python cast, chosen here, once per export.
-        text = [(i, f.property_name) for i, f in enumerate(layout.fields, 1) if f.kind == "string"]
-        self._text_names = [name for _, name in text]
-        self._text_cells = _getter([i for i, _ in text])
-        self._typed = [
-            (i, f.property_name, caster_for(f))
-            for i, f in enumerate(layout.fields, 1)
-            if f.kind != "string"
-        ]
-        self._window_start = iso_utc(window.start)
-        self._low = self._window_start
-        self._high = iso_utc(window.end)
-        self._fast = compile_row_function(
+        self.build, self.values = compile_rows(
             layout.fields,
             with_timestamp=layout.with_timestamp,
-            window_start=self._low,
-            window_end=self._high,
+            window_start=iso_utc(window.start),
+            window_end=iso_utc(window.end),
             to_utc=converter.to_utc_string,
+            casts={"number": cast_number, "date": cast_date},
+            error=self.error,
         )
 
     def error(self, row_number: int, problem: str) -> CSVFormatError:
@@ -225,66 +223,13 @@ class RecordBuilder:
                     "(the export does not have the requested fields)",
                 )
 
-    def build(self, row: list[str], row_number: int) -> dict[str, Any] | None:
-        """The record for one data row, or None when the row lies outside the window.
-
-        Raises:
-            CSVFormatError: for a row of the wrong width or with a bad value.
-        """
-        try:
-            return self._fast(row)
-        except (ValueError, ArithmeticError):
-            return self.build_checked(row, row_number)
-
-    def build_checked(self, row: list[str], row_number: int) -> dict[str, Any] | None:
-        """``build`` for the rows the fast path refuses: converts odd values, names errors.
-
-        Raises:
-            CSVFormatError: for a row of the wrong width, with a bad value, or with
-                an empty timestamp (a null key).
-        """
-        if len(row) != self._width:
-            raise self.error(row_number, f"{len(row)} columns, expected {self._width}")
-        try:
-            user_id = int(row[0])
-        except ValueError:
-            raise self.error(row_number, f"user_id {row[0]!r} is not an integer") from None
-        registered_at: str | None = None
-        if self._with_timestamp:
-            raw = row[-1]
-            if raw == "":
-                raise self.error(
-                    row_number,
-                    f"user_id {user_id} has no registration time; registered_at is part of "
-                    "the primary key and cannot be null",
-                )
-            try:
-                registered_at = self._converter.to_utc_string(raw)
-            except ValueError as exc:
-                raise self.error(row_number, str(exc)) from None
-            if not self._low <= registered_at < self._high:
-                return None
-        record: dict[str, Any] = {
-            USER_ID: user_id,
-            REGISTERED_AT: registered_at,
-            WINDOW_START: self._window_start,
-        }
-        self.add_values(record, row, row_number)
-        return record
-
     def add_values(self, record: dict[str, Any], row: list[str], row_number: int) -> None:
         """Cast this export's field columns of ``row`` into ``record``.
 
         Raises:
             CSVFormatError: for a value that does not fit its field's type.
         """
-        cells = self._text_cells(row)
-        record.update(zip(self._text_names, map(_EMPTY_TO_NONE, cells, cells), strict=False))
-        try:
-            for index, name, cast in self._typed:
-                record[name] = cast(row[index])
-        except ValueError as exc:
-            raise self.error(row_number, str(exc)) from None
+        record.update(self.values(row, row_number))
 
     def nulls(self) -> dict[str, None]:
         """This export's fields, all null: for a row another export part lacks."""

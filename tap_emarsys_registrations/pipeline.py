@@ -119,7 +119,6 @@ class Extraction:
         finally:
             self._stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
-            self._reader.close()
             self._write_notices()
         self._progress.run_finished()
 

@@ -6,7 +6,6 @@ import datetime as dt
 import threading
 from typing import TYPE_CHECKING, Any
 
-from singer_sdk import Stream
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
@@ -16,6 +15,8 @@ from tap_emarsys_registrations.errors import ConfigError
 from tap_emarsys_registrations.export import ExportJobs, PollPolicy
 from tap_emarsys_registrations.fields import (
     DEFAULT_FIELD_IDS,
+    REGISTERED_AT,
+    USER_ID,
     WINDOW_START,
     Field,
     resolve_contact_fields,
@@ -25,6 +26,7 @@ from tap_emarsys_registrations.paging import CapWarning
 from tap_emarsys_registrations.pipeline import Extraction
 from tap_emarsys_registrations.plan import ExportPlan
 from tap_emarsys_registrations.progress import RunProgress
+from tap_emarsys_registrations.record_messages import DirectRecordMessages
 from tap_emarsys_registrations.remote import remote_delivery
 from tap_emarsys_registrations.schema import build_schema
 from tap_emarsys_registrations.windows import floor_second, plan_windows
@@ -42,7 +44,7 @@ if TYPE_CHECKING:
     from tap_emarsys_registrations.settings import Settings
 
 
-class RegistrationsStream(Stream):
+class RegistrationsStream(DirectRecordMessages):
     """Contacts who registered through an Emarsys form, one record per registration."""
 
     name = "registrations"
@@ -126,6 +128,9 @@ class RegistrationsStream(Stream):
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         settings = self._settings
         fields = tuple(self.export_fields())
+        self.declare_record_keys(
+            [USER_ID, REGISTERED_AT, WINDOW_START, *(f.property_name for f in fields)]
+        )
         start = self.get_starting_timestamp(context) or settings.start_date
         windows = plan_windows(
             floor_second(start.astimezone(dt.UTC)),

@@ -20,7 +20,6 @@ from tap_emarsys_registrations.errors import (
     TruncatedDownloadError,
 )
 from tap_emarsys_registrations.join import PartJoin
-from tap_emarsys_registrations.parse_worker import MIN_BYTES, ParseWorker
 from tap_emarsys_registrations.timestamps import LocalTimestampConverter
 
 if TYPE_CHECKING:
@@ -57,7 +56,6 @@ class WindowReader:
         self._restart = restart
         self._on_progress = on_progress
         self._converter = LocalTimestampConverter(plan.zone)
-        self._worker = ParseWorker()
         self._emitted = 0
 
     def window_done(self, prepared: Prepared) -> None:
@@ -109,11 +107,6 @@ class WindowReader:
         if before // NOTICE_EVERY_RECORDS != self._emitted // NOTICE_EVERY_RECORDS:
             self._on_progress()
 
-    def _counted(self, records: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        for record in records:
-            yield record
-            self._count(1)
-
     def _describe(self, prepared: Prepared) -> str:
         ids = ", ".join(str(part.cursor.export_id) for part in prepared.parts)
         return self._progress.describe(prepared.window, None) + f", export {ids}"
@@ -155,8 +148,12 @@ class WindowReader:
                 ),
             )
         try:
-            if len(streams) == 1:
-                yield from self._single(prepared, bodies[0], streams[0])
+            if len(streams) == 1:  # the common case, record by record: no extra layer
+                for record in streams[0]:
+                    yield record
+                    self._emitted += 1
+                    if not self._emitted % NOTICE_EVERY_RECORDS:
+                        self._on_progress()
                 return
             join = PartJoin(builders, with_timestamp=self._plan.options.with_timestamp)
             for index, record in enumerate(join.records(streams), start=1):
@@ -174,34 +171,6 @@ class WindowReader:
         finally:
             for stream in streams:
                 stream.close()
-
-    def _single(
-        self,
-        prepared: Prepared,
-        body: Body,
-        stream: Generator[Any, None, None],
-    ) -> Iterator[dict[str, Any]]:
-        """One export: parse here, or in the helper process when the file is big."""
-        if body.expected_length is not None and body.expected_length < MIN_BYTES:
-            yield from self._counted(stream)
-            return
-        stream.close()  # never started; the helper reads the body instead
-        part = prepared.parts[0]
-        yield from self._worker.records(
-            body,
-            layout=self._plan.parts[0],
-            window=prepared.window,
-            zone=self._plan.zone,
-            delimiter=self._plan.options.delimiter,
-            describe=self._progress.describe(prepared.window, part.cursor.export_id),
-            cursor=part.cursor,
-            done=prepared,
-            on_batch=self._count,
-        )
-
-    def close(self) -> None:
-        """Stop the parsing helper process, if one was started."""
-        self._worker.close()
 
 
 class _PartExpiredError(Exception):
