@@ -51,7 +51,8 @@ _LANGUAGE_CODES: Final = (
     "ro ru sc sk sl sr sv th tr uk vi"
 )
 LANGUAGES: Final = tuple(_LANGUAGE_CODES.split())
-DISTRIBUTION_METHODS: Final = ("local", *REMOTE_METHODS)
+LOCAL: Final = "local"  # download through the API
+DISTRIBUTION_METHODS: Final = (LOCAL, *REMOTE_METHODS)
 DEFAULT_API_URL: Final = "https://api.emarsys.net/api"
 # A number, or its text: the SDK's `--config=ENV` (and `meltano test`) passes
 # environment values of number settings as strings.
@@ -165,7 +166,7 @@ class ExportOptions:
         "distribution_method",
         th.StringType,
         read_choice,
-        default="local",
+        default=LOCAL,
         allowed=DISTRIBUTION_METHODS,
         title="Distribution method",
         description="How Emarsys delivers the file: 'local' downloads it through the API; "
