@@ -13,7 +13,7 @@ from typing_extensions import override
 from tap_emarsys_registrations.checkpoint import StreamCheckpoint
 from tap_emarsys_registrations.delivery import Delivery, LocalDelivery
 from tap_emarsys_registrations.errors import ConfigError
-from tap_emarsys_registrations.export import ExportJobs, PollPolicy
+from tap_emarsys_registrations.export import ExportJobs
 from tap_emarsys_registrations.fields import (
     DEFAULT_FIELD_IDS,
     REGISTERED_AT,
@@ -24,6 +24,7 @@ from tap_emarsys_registrations.fields import (
 )
 from tap_emarsys_registrations.pipeline import Extraction
 from tap_emarsys_registrations.plan import ExportPlan
+from tap_emarsys_registrations.poll import PollPolicy
 from tap_emarsys_registrations.progress import RunProgress
 from tap_emarsys_registrations.remote import remote_delivery
 from tap_emarsys_registrations.schema import build_schema
@@ -139,7 +140,7 @@ class RegistrationsStream(Stream):
         delivery: Delivery = LocalDelivery(jobs)
         if remote is not None:
             timeout = settings.request_timeout
-            delivery = remote_delivery(remote, policy, self._clock, timeout=timeout)
+            delivery = remote_delivery(remote, policy, self._clock, timeout=timeout, stop=stop)
         plan = ExportPlan.build(
             fields,
             self._header_names,
