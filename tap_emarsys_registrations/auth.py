@@ -136,7 +136,6 @@ class OAuthClientCredentials(APIAuthenticatorBase):
         self._lock = threading.Lock()
         self._token: CachedToken | None = None
         self._failed_requests = 0
-        self.tokens_fetched = 0
 
     def invalidate(self, token_in_use: str | None = None) -> None:
         """Forget the token (if it is still ``token_in_use``) after a 401, here and in the cache."""
@@ -207,7 +206,6 @@ class OAuthClientCredentials(APIAuthenticatorBase):
                 )
                 raise RetriesExhaustedError(msg) from None
             raise
-        self.tokens_fetched += 1
         return CachedToken(access_token, self._clock.time() + lifetime, lifetime)
 
     def _fetch(self) -> tuple[str, float]:
