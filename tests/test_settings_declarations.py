@@ -47,19 +47,20 @@ SECRETS = {
     "secret": "wsse-secret-77b2e0",
     "password": " ftp pass-93d1 ",
 }
+SERVER = {"host": "h.example", "username": "u", "password": SECRETS["password"]}
 OAUTH_FTP = {
     "client_id": "client-1",
     "client_secret": SECRETS["client_secret"],
     "start_date": "2024-01-01T00:00:00Z",
     "distribution_method": "ftp",
-    "ftp_settings": {"host": "h.example", "username": "u", "password": SECRETS["password"]},
+    "ftp_settings": SERVER,
 }
 WSSE_SFTP = {
     "username": "api-user",
     "secret": SECRETS["secret"],
     "start_date": "2024-01-01",
     "distribution_method": "sftp",
-    "ftp_settings": {"host": "h.example", "username": "u", "password": SECRETS["password"]},
+    "ftp_settings": SERVER,
 }
 
 
@@ -217,15 +218,15 @@ def test_every_default_is_written_once() -> None:
 
 # The declaration machinery itself, on a made-up settings object.
 
-SERVER = Group("server", title="Server", description="A server.")
+GROUP = Group("server", title="Server", description="A server.")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Example:
     name: str = setting("name", th.StringType, read_text, default="n", title="N", description="")
-    host: str = setting("host", th.StringType, read_text, group=SERVER, title="H", description="")
+    host: str = setting("host", th.StringType, read_text, group=GROUP, title="H", description="")
     token: str = setting(
-        "token", th.StringType, read_verbatim, secret=True, group=SERVER, title="T", description=""
+        "token", th.StringType, read_verbatim, secret=True, group=GROUP, title="T", description=""
     )
     flag: bool = setting(
         "flag", th.BooleanType, read_flag, default=False, title="F", description=""
