@@ -31,8 +31,8 @@ if TYPE_CHECKING:
 
     from tap_emarsys_registrations.client import EmarsysClient
     from tap_emarsys_registrations.clock import Clock
+    from tap_emarsys_registrations.export_settings import ExportOptions
     from tap_emarsys_registrations.poll import PollPolicy
-    from tap_emarsys_registrations.settings import ExportOptions
 
 LOGGER: Final = logging.getLogger(__name__)
 

@@ -30,8 +30,9 @@ from tap_emarsys_registrations.declare import (
     setting,
 )
 from tap_emarsys_registrations.errors import ConfigError
+from tap_emarsys_registrations.export_settings import ExportOptions
 from tap_emarsys_registrations.remote_settings import RemoteSettings
-from tap_emarsys_registrations.settings import ExportOptions, Settings
+from tap_emarsys_registrations.settings import Settings
 
 PACKAGE = Path(__file__).resolve().parents[1] / "tap_emarsys_registrations"
 SETTINGS_CLASSES = (
@@ -204,6 +205,7 @@ def test_every_default_is_written_once() -> None:
         else:  # a number: its declaration is the only place in the settings modules
             settings_modules = {
                 "settings.py",
+                "export_settings.py",
                 "credentials.py",
                 "remote_settings.py",
                 "cache_settings.py",
