@@ -10,7 +10,7 @@ import threading
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sandbox.config import BOUNDS, FRAMINGS, SandboxConfig
+from sandbox.config import BOUNDS, FRAMINGS, IN_PROGRESS_SPELLINGS, PAGING_FORMS, SandboxConfig
 from sandbox.server import Sandbox
 
 if TYPE_CHECKING:
@@ -49,10 +49,24 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="BOUNDS",
         help="time_range bound inclusivity: one of [] [) (] () (default [])",
     )
+    add(
+        "--in-progress-spelling",
+        choices=IN_PROGRESS_SPELLINGS,
+        default="in progress",
+        help="how export status replies spell a running export (default 'in progress')",
+    )
     add("--bom", action="store_true", help="prefix CSV downloads with a UTF-8 BOM")
     add("--lf", action="store_true", help="end CSV lines with \\n instead of \\r\\n")
     add("--framing", choices=FRAMINGS, default="content-length", help="CSV body framing")
     add("--chunk-size", type=int, default=65536, help="bytes per socket write of CSV bodies")
+    add("--row-cap", type=int, default=None, help="data rows per /data answer (default: no cap)")
+    add(
+        "--paging",
+        choices=PAGING_FORMS,
+        default="both",
+        help="offset/limit forms /data honours: query (?offset=), path (/offset=), both, none",
+    )
+    add("--header-once", action="store_true", help="later /data pages carry no header row")
     add("--rate-limit", type=int, default=None, help="requests per window (default off)")
     add("--rate-window", type=float, default=60.0, help="rate-limit window in seconds")
     add("--token-ttl", type=float, default=3600.0, help="OAuth token lifetime in seconds")
@@ -106,10 +120,14 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         export_delay_seconds=args.export_delay,
         export_expiry_seconds=args.expiry,
         bounds=args.bounds,
+        in_progress_spelling=args.in_progress_spelling,
         bom=args.bom,
         crlf=not args.lf,
         framing=args.framing,
         chunk_size=args.chunk_size,
+        download_row_cap=args.row_cap,
+        paging_forms=args.paging,
+        header_on_every_page=not args.header_once,
         rate_limit_per_minute=args.rate_limit,
         rate_limit_window_seconds=args.rate_window,
         permissions=permissions,

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import os
 import random
 import threading
 import time
@@ -13,17 +11,19 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.auth import TokenStore, WsseVerifier, parse_basic
 from sandbox.config import Faults, SandboxConfig
+from sandbox.contactlists import CONTACT_LISTS, in_contact_list
 from sandbox.csvrender import CsvBody, CsvSpec, FileBody
 from sandbox.dataset import Dataset, Registration
 from sandbox.exports import ExportJob, ExportStore
 from sandbox.fields import LANGUAGES, all_fields
+from sandbox.filecache import FileCache
+from sandbox.paging import paged_reply, requested_page
 from sandbox.ratelimit import TOO_MANY_REQUESTS, TOO_MANY_REQUESTS_CODE, RateLimiter
 from sandbox.replies import CSV_TYPE, ApiError, Reply, envelope, ok, plain_json
 from sandbox.requestlog import RequestLog
 from sandbox.tokenlimit import TokenFetchLimiter
 from sandbox.upload import upload_when_due
 from sandbox.validation import INVALID_LANGUAGE, INVALID_LANGUAGE_CODE, validate_registrations
-from sandbox.values import mix64
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -33,21 +33,6 @@ if TYPE_CHECKING:
     Handler = Callable[[IncomingRequest, list[str]], Reply]
 
 
-def in_contact_list(list_id: int, user_id: int) -> bool:
-    """Whether a contact belongs to one of the sandbox's contact lists (a fixed hash rule)."""
-    divisor = {700000001: 2, 700000002: 3}.get(list_id)
-    return divisor is not None and mix64(user_id) % divisor == 0
-
-
-CONTACT_LISTS = (
-    {
-        "id": "700000001",
-        "name": "newsletter_subscribers",
-        "created": "2023-01-10 09:15:00",
-        "type": 0,
-    },
-    {"id": "700000002", "name": "Gewinnspiel 2024", "created": "2024-02-01 12:00:00", "type": 0},
-)
 _SERVER_ERRORS = (
     (500, 1, "Database connection error"),
     (502, 1003, "Repeated unsuccessful queries are ignored for a period of time."),
@@ -64,7 +49,9 @@ class SandboxApp:
         self.config = config
         self.dataset = Dataset(config)
         self.faults = Faults()
-        self._file_lock = threading.Lock()
+        self._file_cache = (
+            FileCache(config.file_cache_dir) if config.file_cache_dir is not None else None
+        )
         self.fault_lock = threading.Lock()
         self._rng = random.Random(config.seed)
         self.tokens = TokenStore(config.token_ttl_seconds, self.now)
@@ -89,6 +76,7 @@ class SandboxApp:
             ),
             (("export", "*"), "GET", "export.status", self._export_status),
             (("export", "*", "data"), "GET", "export.download", self._export_data),
+            (("export", "*", "data", "*"), "GET", "export.download", self._export_data),
         ]
 
     def now(self) -> float:
@@ -229,22 +217,13 @@ class SandboxApp:
         job = self.exports.get(parts[1])
         if job.awaiting_upload(self.faults):  # ftp/sftp: done once the file is uploaded
             upload_when_due(job, lambda: self._file_body(job), self.config)
-        return ok(job.status_data(self.faults))
-
-    def _cached_file(self, body: CsvBody, request_body: dict[str, Any]) -> FileBody:
-        """The rendered file of an identical earlier export, or a new one."""
-        assert self.config.file_cache_dir is not None
-        canonical = json.dumps(request_body, sort_keys=True) + repr(body.spec)
-        name = hashlib.sha256(canonical.encode()).hexdigest()[:24] + ".csv"
-        path = os.path.join(self.config.file_cache_dir, name)  # noqa: PTH118
-        with self._file_lock:
-            os.makedirs(self.config.file_cache_dir, exist_ok=True)  # noqa: PTH103
-            if os.path.exists(path):  # noqa: PTH110
-                return FileBody(path)
-            return FileBody.render(body, path)
+        data = job.status_data(self.faults)
+        if data["status"] == "in progress":
+            data["status"] = self.config.in_progress_spelling
+        return ok(data)
 
     def _export_data(self, request: IncomingRequest, parts: list[str]) -> Reply:
-        del request
+        page = requested_page(request, parts[3] if len(parts) > 3 else None, self.config)
         job = self.exports.get(parts[1])
         if job.request.distribution_method != "local":
             raise ApiError(404, 4004, '"distribution_method" of this export is not compatible.')
@@ -259,16 +238,21 @@ class SandboxApp:
             )
         if job.expired(self.config.export_expiry_seconds, self.faults):
             raise ApiError(410, 4003, "Exported data is not available.")
-        body = self._file_body(job)
-        reply = Reply(200, content_type=CSV_TYPE, csv=body)
-        if self.config.framing == "content-length":
-            if job.content_length is None:
-                job.content_length = body.length()
-            reply.csv_length = job.content_length
+        if page.is_whole() and self.config.download_row_cap is None:
+            body = self._file_body(job)
+            reply = Reply(200, content_type=CSV_TYPE, csv=body)
+            if self.config.framing == "content-length":
+                if job.content_length is None:
+                    job.content_length = body.length()
+                reply.csv_length = job.content_length
+        else:
+            whole = self._file_body(job, cache=False)
+            assert isinstance(whole, CsvBody)
+            reply = paged_reply(whole, page, self.config)
         reply.drop_after = self._take_drop()
         return reply
 
-    def _file_body(self, job: ExportJob) -> CsvBody | FileBody:
+    def _file_body(self, job: ExportJob, *, cache: bool = True) -> CsvBody | FileBody:
         """The export's file, as served by /data or uploaded to the user's server."""
         export, cfg = job.request, self.config
         spec = CsvSpec(
@@ -300,8 +284,8 @@ class SandboxApp:
             return selected
 
         rendered = CsvBody(rows, spec)
-        if cfg.file_cache_dir is not None and not (shuffle or omit):
-            return self._cached_file(rendered, job.body)
+        if cache and self._file_cache is not None and not (shuffle or omit):
+            return self._file_cache.body(rendered, job.body)
         return rendered
 
     def _take_drop(self) -> int | None:

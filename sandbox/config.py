@@ -7,6 +7,9 @@ from datetime import UTC, datetime
 
 BOUNDS = ("[]", "[)", "(]", "()")
 FRAMINGS = ("content-length", "chunked", "close")
+# The documented status is "in progress"; one public client reports "in_progress".
+IN_PROGRESS_SPELLINGS = ("in progress", "in_progress")
+PAGING_FORMS = ("query", "path", "both", "none")
 
 
 def _default_start() -> datetime:
@@ -42,11 +45,17 @@ class SandboxConfig:
     export_delay_seconds: float = 0.0
     export_expiry_seconds: float | None = None
     bounds: str = "[]"
+    in_progress_spelling: str = "in progress"
     # CSV download rendering and HTTP framing.
     bom: bool = False
     crlf: bool = True
     framing: str = "content-length"
     chunk_size: int = 65536
+    # /data row cap and paging (see sandbox/paging.py): None = no cap; which of the
+    # offset/limit forms are honoured (query, path, both, none); header on later pages.
+    download_row_cap: int | None = None
+    paging_forms: str = "both"
+    header_on_every_page: bool = True
     # ftp/sftp delivery: FTPS for uploads, and the pause between failed upload attempts.
     ftp_tls: bool = False
     upload_retry_seconds: float = 1.0
@@ -68,6 +77,15 @@ class SandboxConfig:
             object.__setattr__(self, "start", self.start.astimezone(UTC))
         if self.bounds not in BOUNDS:
             msg = f"bounds must be one of {BOUNDS}, not {self.bounds!r}"
+            raise ValueError(msg)
+        if self.in_progress_spelling not in IN_PROGRESS_SPELLINGS:
+            msg = f"in_progress_spelling must be one of {IN_PROGRESS_SPELLINGS}"
+            raise ValueError(msg)
+        if self.paging_forms not in PAGING_FORMS:
+            msg = f"paging_forms must be one of {PAGING_FORMS}, not {self.paging_forms!r}"
+            raise ValueError(msg)
+        if self.download_row_cap is not None and self.download_row_cap < 1:
+            msg = "download_row_cap must be >= 1 (or None for no cap)"
             raise ValueError(msg)
         if self.framing not in FRAMINGS:
             msg = f"framing must be one of {FRAMINGS}, not {self.framing!r}"
@@ -110,9 +128,14 @@ class Faults:
     """Every token request answers 429, as if the client_id's hourly budget were used up."""
     token_endpoint_down: bool = False
     """Every token request answers 503 (an outage of the token endpoint)."""
+    drop_connections: bool = False
+    """Every /api request is read, then its connection is closed without a reply."""
+    stall_seconds: float = 0.0
+    """Every /api request waits this long before it is answered (client timeouts)."""
     corrupt_csv: str | None = None
     """Malformed downloads: ``ragged`` (3rd data row loses a cell), ``extra_column``
-    (every row and the header gain one), or ``renamed_header`` (2nd header cell)."""
+    (every row and the header gain one), ``renamed_header`` (2nd header cell), or
+    ``blank_timestamp`` (3rd data row has an empty timestamp cell)."""
 
     def reset(self) -> None:
         """Switch every fault off again."""

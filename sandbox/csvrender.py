@@ -77,6 +77,8 @@ def render_text(rows: Iterable[Registration], spec: CsvSpec) -> Iterator[str]:
         cells = spec.row(reg)
         if spec.corruption == "ragged" and number == RAGGED_ROW:
             cells.pop()
+        elif spec.corruption == "blank_timestamp" and number == RAGGED_ROW and spec.with_timestamp:
+            cells[-1] = ""
         elif spec.corruption == "extra_column":
             cells.append("surprise")
         writer.writerow(cells)

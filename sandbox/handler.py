@@ -140,12 +140,28 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if url.path == PREFIX or url.path.startswith(PREFIX + "/"):
             self._send(handle_control(app, request))
             return
+        if url.path.startswith("/api/") and self._connection_fault():
+            app.log.append(request.log_entry(0, None))  # status 0: no reply was sent
+            return
         try:
             reply = app.handle(request)
         except Exception:  # noqa: BLE001 - any bug must still produce an HTTP reply
             reply = envelope(500, 1003, "Sandbox internal error")
         app.log.append(request.log_entry(reply.status, reply.reply_code))
-        self._send(reply)
+        try:
+            self._send(reply)
+        except OSError:  # the client gave up first (e.g. after a stall)
+            self.close_connection = True
+
+    def _connection_fault(self) -> bool:
+        """Apply ``stall_seconds`` and ``drop_connections``; True when the reply is dropped."""
+        faults = self.app.faults
+        if faults.stall_seconds > 0:
+            time.sleep(faults.stall_seconds)
+        if faults.drop_connections:
+            self._abort()
+            return True
+        return False
 
     def _send(self, reply: Reply) -> None:
         self.send_response(reply.status)

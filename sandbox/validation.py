@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sandbox.contactlists import KNOWN_CONTACT_LISTS
 from sandbox.fields import LANGUAGES, MAX_EXPORT_FIELDS, exportable_ids
 from sandbox.replies import ApiError
 
@@ -39,9 +40,6 @@ class ExportRequest:
     contactlist: int | None = None
     ftp_settings: dict[str, Any] | None = None
     notification_url: str | None = None
-
-
-KNOWN_CONTACT_LISTS = frozenset({700000001, 700000002})
 
 
 def _invalid(text: str) -> ApiError:

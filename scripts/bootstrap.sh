@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Create .venv (the tap, its test tools, pinned by constraints/tap.txt) and, with
 # --meltano, .venv-meltano (Meltano, pinned by constraints/meltano.txt).
+# PYTHON picks the interpreter and VENV the folder of the tap's venv, e.g.
+#   PYTHON=python3.13 VENV=.venv-py3.13 scripts/bootstrap.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
+VENV="${VENV:-.venv}"
 "$PYTHON" - <<'PY'
 import sys
 if sys.version_info < (3, 11):
@@ -12,10 +15,10 @@ PY
 pip_install() {
     "$1/bin/python" -m pip install --quiet --disable-pip-version-check "${@:2}"
 }
-if [ ! -x .venv/bin/python ]; then
-    "$PYTHON" -m venv .venv
+if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -m venv "$VENV"
 fi
-pip_install .venv -c constraints/tap.txt -e '.[dev]'
+pip_install "$VENV" -c constraints/tap.txt -e '.[dev]'
 if [ "${1:-}" = "--meltano" ]; then
     if [ ! -x .venv-meltano/bin/meltano ]; then
         "$PYTHON" -m venv .venv-meltano

@@ -109,6 +109,27 @@ def dump(data: Any) -> str:  # noqa: ANN401
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
+def keep_comments(old: str, new: str) -> str:
+    """Put the comment lines of ``old`` back into ``new``, each before the same next line.
+
+    ``yaml`` drops comments, so the reasons given in meltano.yml (e.g. for a loader's
+    pins) would vanish on every regeneration without this.
+    """
+    attached: dict[str, list[str]] = {}
+    pending: list[str] = []
+    for line in old.splitlines():
+        if line.lstrip().startswith("#"):
+            pending.append(line)
+        elif pending:
+            attached.setdefault(line, []).extend(pending)
+            pending = []
+    out: list[str] = []
+    for line in new.splitlines():
+        out.extend(attached.pop(line, []))
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
 def readme_table(markdown: str) -> str:
     match = re.search(r"^\| Setting .*?(?=\n\n)", markdown, re.S | re.M)
     assert match is not None, "no settings table in --about --format=markdown"
@@ -119,7 +140,8 @@ def render() -> dict[Path, str]:
     info = json.loads(about("json"))
     definition = plugin(info)
     meltano_path = ROOT / "meltano.yml"
-    meltano = yaml.safe_load(meltano_path.read_text())
+    meltano_text = meltano_path.read_text()
+    meltano = yaml.safe_load(meltano_text)
     extractor = meltano["plugins"]["extractors"][0]
     extractor["capabilities"] = definition["capabilities"]
     extractor["commands"] = COMMANDS
@@ -132,7 +154,7 @@ def render() -> dict[Path, str]:
     table = readme_table(about("markdown"))
     return {
         ROOT / "plugin.yml": dump(definition),
-        meltano_path: dump(meltano),
+        meltano_path: keep_comments(meltano_text, dump(meltano)),
         readme_path: f"{head}{START}\n{table}\n{END}{tail}",
     }
 

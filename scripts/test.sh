@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Set up and run every check: lint, types, and the test suite against the local sandbox,
-# including real Meltano runs into target-jsonl and target-postgres.
+# including real Meltano runs and the target compatibility matrix (tests/test_targets.py).
+# The full suite runs on the main interpreter (PYTHON, default python3, in .venv); the fast
+# subset (-m "not slow") runs on every other Python the package claims (PYTHONS, the
+# classifiers of pyproject.toml), each in .venv-py<version>.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+STARTED=$SECONDS
+PYTHONS="${PYTHONS:-3.11 3.12 3.13}"
 if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "== installing PostgreSQL (for the target-postgres pipeline test)"
@@ -15,4 +20,36 @@ fi
 scripts/bootstrap.sh --meltano
 echo "== ruff" && .venv/bin/ruff check . && .venv/bin/ruff format --check .
 echo "== mypy" && .venv/bin/mypy
-echo "== pytest" && .venv/bin/python -m pytest "$@"
+echo "== target venvs (cached in .targets/ while their constraints files are unchanged)"
+.venv/bin/python -m tests.targets
+MAIN=$(.venv/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+echo "== pytest on Python $MAIN (.venv)" && .venv/bin/python -m pytest "$@"
+
+# Find an interpreter for version $1: pyenv's newest x.y.*, else pythonX.Y on PATH.
+find_python() {
+    local found=""
+    if command -v pyenv >/dev/null 2>&1; then
+        found=$(ls -d "$(pyenv root)/versions/$1".*/bin/python 2>/dev/null | sort -V | tail -n 1 || true)
+    fi
+    if [ -z "$found" ] && command -v "python$1" >/dev/null 2>&1; then
+        found=$(command -v "python$1")
+    fi
+    echo "$found"
+}
+missing=()
+for version in $PYTHONS; do
+    [ "$version" = "$MAIN" ] && continue
+    python=$(find_python "$version")
+    if [ -z "$python" ]; then
+        echo "== Python $version: NOT FOUND (no pyenv version $version.* and no python$version on PATH); not tested" >&2
+        missing+=("$version")
+        continue
+    fi
+    echo "== fast subset on Python $version ($python) in .venv-py$version"
+    PYTHON="$python" VENV=".venv-py$version" scripts/bootstrap.sh
+    ".venv-py$version/bin/python" -m pytest -q -m "not slow" -p no:cacheprovider
+done
+echo "== done in $((SECONDS - STARTED))s"
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "Python ${missing[*]} missing: those versions were not tested" >&2
+fi

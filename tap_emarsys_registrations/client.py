@@ -128,10 +128,13 @@ class EmarsysClient:
         *,
         json: dict[str, Any] | None = None,
         stream: bool = False,
+        max_attempts: int = MAX_ATTEMPTS,
     ) -> requests.Response:
         """Send a request with retries and return the successful response.
 
         With ``stream=True`` the body is left unread; the caller closes it.
+        ``max_attempts`` bounds the tries on transient failures (a quick check
+        gives up sooner than a sync); rate-limit waits are counted separately.
         """
         endpoint = endpoint_name(path)
         url = f"{self._api_base}/{path.lstrip('/')}"
@@ -162,7 +165,7 @@ class EmarsysClient:
                         ) from None
                     LOGGER.info("Rate limited on %s; waiting for the reset", endpoint)
                     continue
-                if attempts >= MAX_ATTEMPTS:
+                if attempts >= max_attempts:
                     raise RetriesExhaustedError(
                         f"Emarsys {endpoint} kept failing after {attempts} attempts: {exc}",
                     ) from None
@@ -173,7 +176,7 @@ class EmarsysClient:
                     endpoint,
                     exc,
                     attempts,
-                    MAX_ATTEMPTS - 1,
+                    max_attempts - 1,
                     delay,
                 )
                 self._clock.sleep(delay)

@@ -240,7 +240,8 @@ class RecordBuilder:
         """``build`` for the rows the fast path refuses: converts odd values, names errors.
 
         Raises:
-            CSVFormatError: for a row of the wrong width or with a bad value.
+            CSVFormatError: for a row of the wrong width, with a bad value, or with
+                an empty timestamp (a null key).
         """
         if len(row) != self._width:
             raise self.error(row_number, f"{len(row)} columns, expected {self._width}")
@@ -251,13 +252,18 @@ class RecordBuilder:
         registered_at: str | None = None
         if self._with_timestamp:
             raw = row[-1]
-            if raw != "":
-                try:
-                    registered_at = self._converter.to_utc_string(raw)
-                except ValueError as exc:
-                    raise self.error(row_number, str(exc)) from None
-                if not self._low <= registered_at < self._high:
-                    return None
+            if raw == "":
+                raise self.error(
+                    row_number,
+                    f"user_id {user_id} has no registration time; registered_at is part of "
+                    "the primary key and cannot be null",
+                )
+            try:
+                registered_at = self._converter.to_utc_string(raw)
+            except ValueError as exc:
+                raise self.error(row_number, str(exc)) from None
+            if not self._low <= registered_at < self._high:
+                return None
         record: dict[str, Any] = {
             USER_ID: user_id,
             REGISTERED_AT: registered_at,

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-from tap_emarsys_registrations.download import Body, response_body
+from tap_emarsys_registrations.paging import PagedDownload
 
 if TYPE_CHECKING:
+    from tap_emarsys_registrations.download import Body
     from tap_emarsys_registrations.export import ExportJobs
+    from tap_emarsys_registrations.row_count import RowCaps
 
 
 class Delivery(Protocol):
@@ -26,15 +28,15 @@ class Delivery(Protocol):
 
 
 class LocalDelivery:
-    """Downloads the file through the API (``/export/{id}/data``)."""
+    """Downloads the file through the API (``/export/{id}/data``), in pages after a row cap."""
 
-    def __init__(self, jobs: ExportJobs) -> None:
-        self._jobs = jobs
+    def __init__(self, jobs: ExportJobs, caps: RowCaps, *, header: bool) -> None:
+        self._download = PagedDownload(jobs, caps, header=header)
 
     def open(self, export_id: int, status: dict[str, Any], describe: str) -> Body:
-        """Stream the body of ``GET /export/{id}/data``."""
+        """Stream the body of ``GET /export/{id}/data`` (and any further pages)."""
         del status
-        return response_body(self._jobs.open_download(export_id, describe))
+        return self._download.open(export_id, describe)
 
     def window_done(self, export_id: int, status: dict[str, Any]) -> None:
         """Nothing to tidy up: Emarsys expires API downloads itself."""

@@ -38,8 +38,13 @@ LOGGER: Final = logging.getLogger(__name__)
 
 
 def status_text(data: dict[str, Any]) -> str:
-    """The normalised ``status`` of a status reply ('' when missing)."""
-    return str(data.get("status") or "").strip().lower()
+    """The normalised ``status`` of a status reply ('' when missing).
+
+    Emarsys documents ``in progress`` with a space; a public client sees
+    ``in_progress``. Underscores are read as spaces, so both spellings match.
+    """
+    raw = str(data.get("status") or "").strip().lower()
+    return " ".join(raw.replace("_", " ").split())
 
 
 class ExportStatus(StrEnum):
@@ -171,9 +176,11 @@ class ExportJobs:
         """
         poll = self._poll()
         last = ""
+        noted: set[str] = set()
         while True:
             data = self.status_data(export_id)
             status = status_text(data)
+            self._note_spelling(data, status, describe, noted)
             if status != last:
                 on_status(status, poll.elapsed())
                 last = status
@@ -185,8 +192,6 @@ class ExportJobs:
                     "bookmark stays before this window, so a rerun exports it again; if it "
                     "keeps failing, lower window_hours or select fewer fields",
                 )
-            if status not in set(ExportStatus):
-                LOGGER.warning("%s: unknown export status %r; waiting", describe, status)
             if not poll.wait():
                 ready = self._ready_hint and status == ExportStatus.READY
                 hint = f" {self._ready_hint}." if ready else ""
@@ -197,12 +202,27 @@ class ExportJobs:
                     "longer",
                 )
 
-    def open_download(self, export_id: int, describe: str) -> requests.Response:
-        """Open the streamed CSV body, waiting while Emarsys still answers 4005."""
+    @staticmethod
+    def _note_spelling(data: dict[str, Any], status: str, describe: str, noted: set[str]) -> None:
+        """Log an unknown status, or an unusual spelling of a known one, once per export."""
+        raw = str(data.get("status") or "")
+        if raw in noted:
+            return
+        noted.add(raw)
+        if status not in set(ExportStatus):
+            LOGGER.warning("%s: unknown export status %r; waiting", describe, raw)
+        elif raw != status:
+            LOGGER.debug("%s: Emarsys spells the status %r; read as %r", describe, raw, status)
+
+    def open_download(self, export_id: int, describe: str, page: str = "") -> requests.Response:
+        """Open the streamed CSV body, waiting while Emarsys still answers 4005.
+
+        ``page`` follows ``/data`` in the URL: an offset in the query or path form.
+        """
         poll = self._poll()
         while True:
             try:
-                return self._client.send("GET", f"export/{export_id}/data", stream=True)
+                return self._client.send("GET", f"export/{export_id}/data{page}", stream=True)
             except ExportNotReadyError:
                 if not poll.wait():
                     raise ExportTimeoutError(

@@ -91,7 +91,7 @@ class ExportOptions:
         default=True,
         title="With timestamp",
         description="Ask for the registration time. Without it registered_at is null, rows "
-        "cannot be cut at window edges and the primary key is weaker.",
+        "cannot be cut at window edges and the key is user_id plus window_start.",
     )
     add_field_names_header: bool = setting(
         "add_field_names_header",

@@ -4,7 +4,8 @@ For a million-row export the per-row cost decides throughput. The function is
 generated from the export's columns, so each record is one dict display with
 the casts inlined and no per-cell loop or lookup. Keys are emitted with
 ``repr`` and indices are integers, so no text from the API can inject code.
-It raises on anything unusual (a bad width, number or date), and the caller
+It raises on anything unusual (a bad width, number, date or an empty timestamp,
+which would be a null key), and the caller
 then takes the checked path, which handles the odd cases and names the row.
 """
 
@@ -42,6 +43,11 @@ def fast_date(raw: str) -> str | None:
     return raw
 
 
+def _missing_timestamp(row: list[str]) -> str:
+    """An empty timestamp cell: raise, so the checked path names the row."""
+    raise ValueError(row)
+
+
 def compile_row_function(
     fields: Sequence[Field],
     *,
@@ -55,13 +61,9 @@ def compile_row_function(
     lines = ["def build(row):", f"    if len(row) != {width}:", "        raise ValueError(row)"]
     if with_timestamp:
         lines += [
-            f"    raw = row[{width - 1}]",
-            "    if raw:",
-            "        registered_at = to_utc(raw)",
-            "        if not low <= registered_at < high:",
-            "            return None",
-            "    else:",
-            "        registered_at = None",
+            f"    registered_at = to_utc(row[{width - 1}] or missing(row))",
+            "    if not low <= registered_at < high:",
+            "        return None",
         ]
     else:
         lines.append("    registered_at = None")
@@ -81,6 +83,7 @@ def compile_row_function(
         "start": window_start,
         "number": fast_number,
         "date": fast_date,
+        "missing": _missing_timestamp,
     }
     exec("\n".join(lines), namespace)  # noqa: S102 - generated from integers and repr()s
     function: Callable[[list[str]], dict[str, Any] | None] = namespace["build"]

@@ -19,8 +19,15 @@ PERMISSIONS: Final = {
 
 
 def endpoint_name(path: str) -> str:
-    """A stable label for a path, with export ids replaced: ``export/{id}/data``."""
-    parts = [("{id}" if part.isdigit() else part) for part in path.strip("/").split("/")]
+    """A stable label for a path, with export ids replaced: ``export/{id}/data``.
+
+    Paging (``?offset=N`` or ``/offset=N&limit=M``) does not change the label.
+    """
+    parts = [
+        ("{id}" if part.isdigit() else part)
+        for part in path.partition("?")[0].strip("/").split("/")
+        if "=" not in part
+    ]
     if parts[:2] == ["field", "translate"]:
         return "field/translate"
     return "/".join(parts)

@@ -24,14 +24,24 @@ def _property(field: Field) -> th.Property[Any]:
     return th.Property(field.property_name, kind, description=description)
 
 
-def build_schema(fields: Sequence[Field]) -> dict[str, Any]:
-    """The stream's JSON schema: keys, the window bookmark, then one property per field."""
+def build_schema(fields: Sequence[Field], *, with_timestamp: bool = True) -> dict[str, Any]:
+    """The stream's JSON schema: keys, the window bookmark, then one property per field.
+
+    ``registered_at`` is a required, non-null key with timestamps; without them it
+    is null in every record and not part of the key.
+    """
+    registered_at = (
+        "Registration time in UTC; part of the primary key"
+        if with_timestamp
+        else "Null: with_timestamp is off, so Emarsys sends no registration time"
+    )
     properties = [
         th.Property(USER_ID, th.IntegerType, required=True, description="Emarsys contact id"),
         th.Property(
             REGISTERED_AT,
             th.DateTimeType,
-            description="Registration time in UTC; null when with_timestamp is off",
+            required=with_timestamp,
+            description=registered_at,
         ),
         th.Property(
             WINDOW_START,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from singer_sdk import Stream
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -16,12 +16,12 @@ from tap_emarsys_registrations.errors import ConfigError
 from tap_emarsys_registrations.export import ExportJobs
 from tap_emarsys_registrations.fields import (
     DEFAULT_FIELD_IDS,
-    REGISTERED_AT,
-    USER_ID,
     WINDOW_START,
     Field,
     resolve_contact_fields,
 )
+from tap_emarsys_registrations.keys import primary_key
+from tap_emarsys_registrations.paging import CapWarning
 from tap_emarsys_registrations.pipeline import Extraction
 from tap_emarsys_registrations.plan import ExportPlan
 from tap_emarsys_registrations.poll import PollPolicy
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
     from tap_emarsys_registrations.client import EmarsysClient
     from tap_emarsys_registrations.clock import Clock
+    from tap_emarsys_registrations.row_count import RowCaps
     from tap_emarsys_registrations.settings import Settings
 
 
@@ -46,7 +47,6 @@ class RegistrationsStream(Stream):
     """Contacts who registered through an Emarsys form, one record per registration."""
 
     name = "registrations"
-    primary_keys: ClassVar[list[str]] = [USER_ID, REGISTERED_AT]
     replication_key = WINDOW_START
     # Records arrive window by window and carry their window's start, so every
     # STATE (also the SDK's mid-window ones) points at the first unfinished window.
@@ -63,13 +63,17 @@ class RegistrationsStream(Stream):
         settings: Settings,
         client: EmarsysClient,
         clock: Clock,
+        row_caps: RowCaps,
     ) -> None:
+        self._row_caps = row_caps
         self._fields = fields
         self._header_names = header_names
         self._settings = settings
         self._client = client
         self._clock = clock
-        super().__init__(tap, schema=build_schema(fields))
+        with_timestamp = settings.export.with_timestamp
+        super().__init__(tap, schema=build_schema(fields, with_timestamp=with_timestamp))
+        self.primary_keys = list(primary_key(with_timestamp=with_timestamp))
 
     @property
     @override
@@ -137,10 +141,12 @@ class RegistrationsStream(Stream):
         remote = options.remote
         hint = remote.upload_hint() if remote is not None else ""
         jobs = ExportJobs(self._client, policy, self._clock, stop, ready_hint=hint)
-        delivery: Delivery = LocalDelivery(jobs)
+        header = options.add_field_names_header
+        delivery: Delivery = LocalDelivery(jobs, self._row_caps, header=header)
         if remote is not None:
             timeout = settings.request_timeout
-            delivery = remote_delivery(remote, policy, self._clock, timeout=timeout, stop=stop)
+            files = remote_delivery(remote, policy, self._clock, timeout=timeout, stop=stop)
+            delivery = CapWarning(files, self._row_caps, header=header)
         plan = ExportPlan.build(
             fields,
             self._header_names,

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+import io
+import json
+from pathlib import Path, PurePath
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
+from singer_sdk.tap_base import CliTestOptionValue
 from typing_extensions import override
 
 from tap_emarsys_registrations.clock import SYSTEM_CLOCK, Clock
@@ -15,16 +19,24 @@ from tap_emarsys_registrations.connection import connect
 from tap_emarsys_registrations.connection_check import check_connection, check_contact_list
 from tap_emarsys_registrations.errors import ConfigError
 from tap_emarsys_registrations.fields import names_by_id, parse_catalog, resolve_contact_fields
+from tap_emarsys_registrations.keys import migrate_catalog
 from tap_emarsys_registrations.output import BufferedMsgSpecWriter
+from tap_emarsys_registrations.row_count import RowCaps
 from tap_emarsys_registrations.settings import (
     Settings,
 )
+from tap_emarsys_registrations.state_input import clean_state, parse_state_text
 from tap_emarsys_registrations.streams import RegistrationsStream
 
 if TYPE_CHECKING:
+    import click
     from singer_sdk.helpers.capabilities import CapabilitiesEnum
+    from singer_sdk.singerlib import Catalog
 
     from tap_emarsys_registrations.client import EmarsysClient
+
+
+DEFAULT_CAPS = RowCaps()
 
 
 class TapEmarsysRegistrations(Tap):
@@ -45,11 +57,63 @@ class TapEmarsysRegistrations(Tap):
         PluginCapabilities.STRUCTURED_LOGGING,
     ]
 
-    def __init__(self, *args: Any, clock: Clock = SYSTEM_CLOCK, **kwargs: Any) -> None:  # noqa: ANN401
+    def __init__(
+        self,
+        *args: Any,  # noqa: ANN401
+        clock: Clock = SYSTEM_CLOCK,
+        row_caps: RowCaps = DEFAULT_CAPS,
+        **kwargs: Any,  # noqa: ANN401
+    ) -> None:
         self._clock = clock
+        self._row_caps = row_caps
         self._settings: Settings | None = None
         self._client: EmarsysClient | None = None
+        # Checked here, before the SDK's __init__ runs discovery (the first API call).
+        state = kwargs.get("state")
+        if isinstance(state, str | PurePath) and str(state):
+            state = parse_state_text(Path(state).read_text(encoding="utf-8"), str(state))
+        if state is not None and not isinstance(state, str | PurePath):
+            kwargs["state"] = clean_state(state)
+        self._catalog_migrated = False
         super().__init__(*args, **kwargs)
+
+    # The SDK parses ``--state PATH`` with a bare json.loads, so a file that is
+    # not JSON ends in a traceback. The text is checked here and handed on.
+    @override
+    @classmethod
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: Any = None,  # the SDK's private config input type
+        state: IO[str] | None = None,
+        catalog: IO[str] | None = None,
+    ) -> None:
+        if state is not None:
+            parsed = parse_state_text(state.read(), getattr(state, "name", "--state"))
+            state = io.StringIO(json.dumps(clean_state(parsed)))
+        super().invoke(
+            about=about, about_format=about_format, config=config, state=state, catalog=catalog
+        )
+
+    @property
+    @override
+    def input_catalog(self) -> Catalog | None:
+        """The catalog passed in, with a non-null stream key (see keys.migrate_catalog)."""
+        catalog = super().input_catalog
+        if catalog is not None and not self._catalog_migrated:
+            self._catalog_migrated = True
+            try:
+                migrate_catalog(
+                    catalog,
+                    RegistrationsStream.name,
+                    with_timestamp=self.settings.export.with_timestamp,
+                    logger=self.logger,
+                )
+            except ConfigError as exc:
+                raise ConfigValidationError(str(exc), errors=[str(exc)]) from None
+        return catalog
 
     @property
     def settings(self) -> Settings:
@@ -67,6 +131,25 @@ class TapEmarsysRegistrations(Tap):
         if self._client is None:
             self._client = connect(self.settings, self._clock, f"{self.name}/{self.plugin_version}")
         return self._client
+
+    # The SDK builds the tap for ``--test`` with its mapper, which runs discovery
+    # first, with a sync's retry budget; the connection test probes the catalog
+    # itself and should answer within seconds, so it skips that step.
+    @override
+    @classmethod
+    def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
+        if value != CliTestOptionValue.All.value:
+            super().cb_test(ctx, param, value)
+            return
+        config = ctx.params["config"]
+        tap = cls(
+            config=config.config,
+            parse_env_config=config.parse_env,
+            validate_config=True,
+            setup_mapper=False,
+        )
+        tap.run_connection_test()
+        ctx.exit()
 
     # The SDK's connection test (@final) is a dry-run sync, which would start a
     # costly export; this one checks credentials, the catalog and permissions only.
@@ -103,5 +186,6 @@ class TapEmarsysRegistrations(Tap):
                 settings=settings,
                 client=self.client,
                 clock=self._clock,
+                row_caps=self._row_caps,
             ),
         ]

@@ -16,11 +16,13 @@ import pytest
 
 from sandbox import Sandbox, SandboxConfig
 from tap_emarsys_registrations.clock import Clock
-from tap_emarsys_registrations.tap import TapEmarsysRegistrations
+from tap_emarsys_registrations.tap import DEFAULT_CAPS, TapEmarsysRegistrations
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
+
+    from tap_emarsys_registrations.row_count import RowCaps
 
 UTC = dt.UTC
 VIENNA = ZoneInfo("Europe/Vienna")
@@ -82,6 +84,7 @@ def run_tap(
     state: dict[str, Any] | None = None,
     catalog: dict[str, Any] | None = None,
     clock: Clock = FAST_CLOCK,
+    row_caps: RowCaps = DEFAULT_CAPS,
 ) -> Run:
     """Run a sync in-process; a failure is returned, not raised, with the messages so far."""
     raw = io.BytesIO()
@@ -90,7 +93,7 @@ def run_tap(
     with contextlib.redirect_stdout(out):
         try:
             TapEmarsysRegistrations(
-                config=config, state=state, catalog=catalog, clock=clock
+                config=config, state=state, catalog=catalog, clock=clock, row_caps=row_caps
             ).sync_all()
         except Exception as exc:  # noqa: BLE001 - the test inspects it
             error = exc

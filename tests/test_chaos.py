@@ -32,6 +32,7 @@ pytestmark = pytest.mark.slow
     ("corruption", "row", "problem"),
     [
         pytest.param("ragged", 4, "columns, expected", id="ragged-row"),
+        pytest.param("blank_timestamp", 4, "registered_at is part of", id="null-key"),
         pytest.param("extra_column", 1, "header has", id="unknown-column"),
         pytest.param("renamed_header", 1, "header column 2 is 'Unexpected column'", id="header"),
     ],

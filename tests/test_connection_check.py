@@ -5,24 +5,29 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from sandbox import Sandbox, SandboxConfig
-from tests.conftest import tap_config
+from tap_emarsys_registrations.connection_check import probe_permissions
+from tap_emarsys_registrations.errors import EmarsysAPIError
+from tap_emarsys_registrations.tap import TapEmarsysRegistrations
+from tests.conftest import FAST_CLOCK, tap_config
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from tap_emarsys_registrations.connection_check import PermissionReport
 
 NEEDED = {"field.list", "export.contact.registrations", "export.status", "export.download"}
 
 
 def _cli(
-    tmp_path: Path, sb: Sandbox, *args: str, auth: str = "oauth"
+    tmp_path: Path, sb: Sandbox, *args: str, auth: str = "oauth", **overrides: Any
 ) -> subprocess.CompletedProcess[str]:
     config = tmp_path / "config.json"
-    config.write_text(json.dumps(tap_config(sb, auth=auth)))
+    config.write_text(json.dumps(tap_config(sb, auth=auth, **overrides)))
     return subprocess.run(
         [sys.executable, "-m", "tap_emarsys_registrations", "--config", str(config), *args],
         capture_output=True,
@@ -48,6 +53,127 @@ def test_connection_test_passes_without_starting_an_export(tmp_path: Path, auth:
         assert _exports_started(sb) == 0
         assert not sb.export_jobs
         assert '"type":"RECORD"' not in result.stdout.replace(" ", "")
+
+
+def _probe(
+    sb: Sandbox, faults: dict[str, object] | None = None, **overrides: Any
+) -> PermissionReport:
+    config = tap_config(sb, **overrides)
+    tap = TapEmarsysRegistrations(config=config, clock=FAST_CLOCK, setup_mapper=False)
+    sb.faults.update(faults or {})
+    return probe_permissions(tap.client)
+
+
+def _probes_sent(sb: Sandbox) -> int:
+    return sum(e.path.startswith("/api/") for e in sb.requests)
+
+
+def test_every_permission_is_proven_by_an_answer_on_the_happy_path() -> None:
+    with Sandbox(SandboxConfig(days=1, per_day=5, permissions=frozenset(NEEDED))) as sb:
+        report = _probe(sb)
+        assert report.missing == []
+        assert report.unchecked == {}
+        # Three of the four probes are proven by a content error, not by a 2xx.
+        assert sorted(e.status for e in sb.requests if e.path.startswith("/api/")) == [
+            200,
+            400,
+            400,
+            400,
+        ]
+
+
+def test_a_403_is_missing_and_the_others_still_proven() -> None:
+    granted = frozenset(NEEDED - {"export.status"})
+    with Sandbox(SandboxConfig(days=1, per_day=5, permissions=granted)) as sb:
+        report = _probe(sb)
+        assert report.missing == ["export.status"]
+        assert report.unchecked == {}
+
+
+def test_server_errors_after_retries_prove_nothing() -> None:
+    with Sandbox(SandboxConfig(days=1, per_day=5)) as sb:
+        report = _probe(sb, {"error_rate_5xx": 1.0})
+        assert report.missing == []
+        assert sorted(report.unchecked) == sorted(NEEDED)
+        assert all("kept failing after 3 attempts" in r for r in report.unchecked.values())
+        assert all("HTTP 50" in r for r in report.unchecked.values())
+        assert _probes_sent(sb) == 4 * 3
+
+
+def test_a_429_burst_is_waited_out_and_never_taken_as_proof() -> None:
+    granted = frozenset(NEEDED - {"export.download"})
+    with Sandbox(SandboxConfig(days=1, per_day=5, permissions=granted)) as sb:
+        report = _probe(sb, {"too_many_requests_burst": 3, "reset_after_seconds": 0.2})
+        assert report.missing == ["export.download"]
+        assert report.unchecked == {}
+        assert sum(e.status == 429 for e in sb.requests) == 3
+
+
+@pytest.mark.parametrize(
+    ("fault", "value", "reason"),
+    [("drop_connections", True, "ConnectionError"), ("stall_seconds", 1.0, "Timeout")],
+)
+def test_timeouts_and_dropped_connections_prove_nothing(
+    fault: str, value: object, reason: str
+) -> None:
+    with Sandbox(SandboxConfig(days=1, per_day=5)) as sb:
+        report = _probe(sb, {fault: value}, request_timeout_seconds=0.2)
+        assert sorted(report.unchecked) == sorted(NEEDED)
+        assert all(reason in r for r in report.unchecked.values()), report.unchecked
+        assert report.missing == []
+
+
+def test_a_404_without_a_content_reply_code_proves_nothing() -> None:
+    """A wrong api_url reaches no Emarsys resource: 404 / replyCode 1 'Not Found'."""
+    with Sandbox(SandboxConfig(days=1, per_day=5)) as sb:
+        report = _probe(sb, api_url=sb.base_url + "/elsewhere")
+        assert sorted(report.unchecked) == sorted(NEEDED)
+        assert all("HTTP 404, replyCode 1" in r for r in report.unchecked.values())
+        assert report.missing == []
+
+
+def test_bad_credentials_fail_outright() -> None:
+    with Sandbox(SandboxConfig(days=1, per_day=5)) as sb:
+        with pytest.raises(EmarsysAPIError) as raised:
+            _probe(sb, client_secret="wrong")
+        assert raised.value.status == 401
+        assert _probes_sent(sb) == 0
+        assert [e.status for e in sb.requests] == [401]  # the token request only
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("faults", "reason"),
+    [
+        ({"error_rate_5xx": 1.0}, "HTTP 50"),
+        ({"drop_connections": True}, "connection failed"),
+        ({"stall_seconds": 1.0}, "connection failed (ReadTimeout)"),
+    ],
+)
+def test_cli_connection_test_fails_in_one_line_when_nothing_can_be_checked(
+    tmp_path: Path, faults: dict[str, object], reason: str
+) -> None:
+    with Sandbox(SandboxConfig(days=1, per_day=5)) as sb:
+        sb.faults.update(faults)
+        result = _cli(tmp_path, sb, "--test", request_timeout_seconds=0.3)
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        failures = [line for line in result.stderr.splitlines() if "Connection test failed" in line]
+        assert len(failures) == 1
+        for permission in sorted(NEEDED):
+            assert f"could not check {permission}: " in failures[0]
+        assert reason in failures[0]
+        assert "Connection test passed" not in result.stderr
+
+
+@pytest.mark.slow
+def test_cli_connection_test_passes_after_a_429_burst(tmp_path: Path) -> None:
+    with Sandbox(SandboxConfig(days=1, per_day=5)) as sb:
+        sb.faults.update({"too_many_requests_burst": 3, "reset_after_seconds": 0.5})
+        result = _cli(tmp_path, sb, "--test")
+        assert result.returncode == 0, result.stderr
+        assert "Connection test passed" in result.stderr
+        assert sum(e.status == 429 for e in sb.requests) == 3
 
 
 def test_missing_permissions_are_named(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
 from sandbox import Sandbox, SandboxConfig
-from sandbox.app import in_contact_list
+from sandbox.contactlists import in_contact_list
 from tap_emarsys_registrations.tap import TapEmarsysRegistrations
 from tests.conftest import (
     FAST_CLOCK,

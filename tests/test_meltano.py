@@ -1,7 +1,8 @@
 """A real Meltano project: install the tap from this checkout, run it into real loaders.
 
-Loaders: target-jsonl, and meltanolabs-target-postgres into a throwaway PostgreSQL
-cluster (upserts on key properties). target-duckdb was tried and loads no rows.
+Loaders: target-jsonl, target-duckdb (pinned with duckdb 1.2.2, as scripts/demo.sh uses
+it), and meltanolabs-target-postgres into a throwaway PostgreSQL cluster (upserts on
+key properties). tests/test_targets.py covers the targets' values without Meltano.
 """
 
 from __future__ import annotations
@@ -185,3 +186,37 @@ def test_run_into_target_jsonl(project: Project) -> None:
     keys = sorted((r["user_id"], r["registered_at"]) for r in records)
     assert keys == truth(project.sb, START + dt.timedelta(days=2))
     assert {"email", "loyalty_points", "window_start"} <= set(records[0])
+
+
+def test_run_into_target_duckdb_twice_adds_nothing_the_second_time(project: Project) -> None:
+    """The demo's loader and summary: the table equals the truth, and a rerun adds nothing."""
+    python = project.root / ".meltano" / "loaders" / "target-duckdb" / "venv" / "bin" / "python"
+    database = project.root / "output" / "registrations.duckdb"
+    database.parent.mkdir(exist_ok=True)  # target-duckdb does not create the folder
+    end = START + dt.timedelta(days=2)
+    url = (
+        f"{project.sb.base_url}/_sandbox/truth?start={START:%Y-%m-%dT%H:%M:%SZ}"
+        f"&end={end:%Y-%m-%dT%H:%M:%SZ}&fields=1"
+    )
+    script = [str(python), str(REPO / "scripts" / "duckdb_summary.py")]
+    summaries = []
+    for _ in range(2):
+        before = subprocess.run(
+            [*script, "--count", str(database), "emarsys"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        project.meltano("run", "tap-emarsys-registrations", "target-duckdb")
+        summary = subprocess.run(
+            [*script, str(database), "emarsys", url, "--before", before],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert summary.returncode == 0, summary.stdout + summary.stderr
+        summaries.append(summary.stdout)
+    rows = len(truth(project.sb, end))
+    assert f"{rows} (before this run: 0, added {rows})" in summaries[0]
+    assert f"{rows} (before this run: {rows}, added 0)" in summaries[1]
+    assert "The table equals the sandbox truth." in summaries[1]

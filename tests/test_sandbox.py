@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -428,3 +429,27 @@ def test_cli_serves_until_sigterm() -> None:
         assert (health.json(), info["client_id"]) == ({"status": "ok"}, "sandbox-client")
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
+
+
+@pytest.mark.parametrize("forms", ["query", "path", "both", "none"])
+@pytest.mark.parametrize("repeat", [True, False])
+def test_row_cap_and_paging_forms(forms: str, repeat: bool) -> None:
+    config = SandboxConfig(per_day=30, download_row_cap=5, paging_forms=forms)
+    with Sandbox(replace(config, header_on_every_page=repeat)) as sandbox, Api(sandbox) as api:
+        export_id = api.export()
+        assert api.status(export_id)["status"] == "done"
+        whole = [rendered(row, FIELDS, stamp=True) for row in expected_rows(sandbox, WINDOW)]
+        first = parse(api.call("GET", f"export/{export_id}/data").content)
+        assert first[1:] == whole[:5]  # header plus the cap of data rows
+        query = api.call("GET", f"export/{export_id}/data?offset=5&limit=3")
+        path = api.call("GET", f"export/{export_id}/data/offset=5&limit=3")
+        page = ([first[0]] if repeat else []) + whole[5:8]
+        assert parse(query.content) == (page if forms in {"query", "both"} else first)
+        if forms in {"path", "both"}:
+            assert parse(path.content) == page
+        else:
+            assert (path.status_code, path.json()["replyCode"]) == (404, 1)
+        if forms != "none":  # offset alone: the rest, still cut at the cap
+            suffix = "/offset=5" if forms == "path" else "?offset=5"
+            rest = parse(api.call("GET", f"export/{export_id}/data{suffix}").content)
+            assert rest == ([first[0]] if repeat else []) + whole[5:10]
