@@ -165,15 +165,17 @@ def json_schema(cls: type) -> dict[str, Any]:
         ValueError: a setting is declared twice.
     """
     every = list(declarations(cls))
+    paths = [item.path for item in every]
+    twice = sorted({path for path in paths if paths.count(path) > 1})
+    if twice:
+        msg = f"setting {twice[0]!r} is declared twice"
+        raise ValueError(msg)
     properties: list[th.Property[Any]] = []
     seen: set[str] = set()
     for item in every:
         name = item.group.name if item.group else item.name
-        if item.group and name in seen:
-            continue
         if name in seen:
-            msg = f"setting {name!r} is declared twice"
-            raise ValueError(msg)
+            continue
         seen.add(name)
         if item.group is None:
             properties.append(item.property())

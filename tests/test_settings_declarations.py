@@ -265,3 +265,11 @@ def test_a_setting_declared_twice_is_refused() -> None:
 
     with pytest.raises(ValueError, match="'same' is declared twice"):
         json_schema(Twice)
+
+    @dataclass(frozen=True, kw_only=True)
+    class TwiceInAGroup:
+        a: str = setting("k", th.StringType, read_text, group=GROUP, title="A", description="")
+        b: str = setting("k", th.StringType, read_text, group=GROUP, title="B", description="")
+
+    with pytest.raises(ValueError, match=r"'server\.k' is declared twice"):
+        json_schema(TwiceInAGroup)
