@@ -21,9 +21,9 @@ from typing_extensions import override
 from tap_emarsys_registrations.clock import SYSTEM_CLOCK, Clock
 from tap_emarsys_registrations.errors import (
     EmarsysAPIError,
-    RetriesExhaustedError,
+    TokenRetriesExhaustedError,
+    TokenUnavailableError,
     TransientAPIError,
-    UserFacingError,
 )
 from tap_emarsys_registrations.token_cache import CachedToken, CacheKey, MemoryTokenCache
 from tap_emarsys_registrations.token_ledger import (
@@ -136,6 +136,7 @@ class OAuthClientCredentials(APIAuthenticatorBase):
         self._lock = threading.Lock()
         self._token: CachedToken | None = None
         self._failed_requests = 0
+        self._gave_up: str | None = None
 
     def invalidate(self, token_in_use: str | None = None) -> None:
         """Forget the token (if it is still ``token_in_use``) after a 401, here and in the cache."""
@@ -194,17 +195,19 @@ class OAuthClientCredentials(APIAuthenticatorBase):
 
     def _request(self) -> CachedToken:
         """Send one token request, noted in the ledger before it leaves."""
+        if self._gave_up is not None:  # no more token requests once the run gave up
+            raise TokenRetriesExhaustedError(self._gave_up)
         self._cache.record_request(self._key, self._clock.time())
         try:
             access_token, lifetime = self._fetch()
         except TransientAPIError as exc:
             self._failed_requests += 1
             if self._failed_requests >= MAX_FAILED_TOKEN_REQUESTS:
-                msg = (
+                self._gave_up = (
                     f"Emarsys OAuth token request failed {self._failed_requests} times, last: "
                     f"{exc}. Check that token_url is reachable from this machine, and retry later"
                 )
-                raise RetriesExhaustedError(msg) from None
+                raise TokenRetriesExhaustedError(self._gave_up) from None
             raise
         return CachedToken(access_token, self._clock.time() + lifetime, lifetime)
 
@@ -254,7 +257,7 @@ class OAuthClientCredentials(APIAuthenticatorBase):
         return request
 
 
-class TokenLimitError(UserFacingError):
+class TokenLimitError(TokenUnavailableError):
     """A token request would break, or broke, Emarsys' token-fetch limits."""
 
 

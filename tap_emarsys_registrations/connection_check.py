@@ -29,6 +29,7 @@ from tap_emarsys_registrations.errors import (
     EmarsysAPIError,
     ExportBusyError,
     ExportExpiredError,
+    TokenUnavailableError,
     UserFacingError,
 )
 from tap_emarsys_registrations.replies import endpoint_name
@@ -77,6 +78,8 @@ def probe_permissions(client: EmarsysClient) -> PermissionReport:
     Raises:
         EmarsysAPIError: HTTP 401 (the credentials are wrong), or the token
             request failed, so no probe could be sent.
+        TokenUnavailableError: no token could be had (token-fetch limits, or
+            the token endpoint kept failing), so no probe could be sent.
     """
     report = PermissionReport()
     for permission, method, path in PROBES:
@@ -92,6 +95,8 @@ def probe_permissions(client: EmarsysClient) -> PermissionReport:
                 report.missing.append(permission)
             elif not proves_permission(exc):
                 report.unchecked[permission] = str(exc)
+        except TokenUnavailableError:
+            raise  # no token (limits, outage): no probe can be sent, so none is tried
         except UserFacingError as exc:  # retries spent on 5xx, 429, timeouts, resets
             report.unchecked[permission] = str(exc)
     return report

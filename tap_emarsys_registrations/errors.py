@@ -59,6 +59,14 @@ class RetriesExhaustedError(UserFacingError):
     """A request kept failing with retryable errors until the retry budget ran out."""
 
 
+class TokenUnavailableError(UserFacingError):
+    """No OAuth token can be had, so no request of this run can be sent."""
+
+
+class TokenRetriesExhaustedError(TokenUnavailableError, RetriesExhaustedError):
+    """The token endpoint failed too often (5xx, timeouts); the run stops asking."""
+
+
 class ExportFailedError(UserFacingError):
     """An export ended in status ``error`` on the Emarsys side."""
 

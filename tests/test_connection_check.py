@@ -11,7 +11,7 @@ import pytest
 
 from sandbox import Sandbox, SandboxConfig
 from tap_emarsys_registrations.connection_check import probe_permissions
-from tap_emarsys_registrations.errors import EmarsysAPIError
+from tap_emarsys_registrations.errors import EmarsysAPIError, TokenUnavailableError
 from tap_emarsys_registrations.tap import TapEmarsysRegistrations
 from tests.conftest import FAST_CLOCK, tap_config
 
@@ -194,3 +194,20 @@ def test_schema_test_writes_the_schema_and_starts_no_export(tmp_path: Path) -> N
         assert [m["type"] for m in messages] == ["SCHEMA"]
         assert "loyalty_points" in messages[0]["schema"]["properties"]
         assert _exports_started(sb) == 0
+
+
+@pytest.mark.parametrize(
+    ("fault", "token_requests"),
+    [("token_budget_spent", 1), ("token_endpoint_down", 3)],
+)
+def test_without_a_token_no_probe_is_tried_and_few_token_requests_are_sent(
+    fault: str, token_requests: int
+) -> None:
+    # Each probe would otherwise ask for a token again, and the tap's own ledger
+    # would then wait a minute before the next token request.
+    with Sandbox(SandboxConfig(days=1, per_day=5, permissions=frozenset(NEEDED))) as sb:
+        with pytest.raises(TokenUnavailableError) as raised:
+            _probe(sb, {fault: True})
+        assert len(sb.token_requests) == token_requests
+        assert _probes_sent(sb) == 0
+        assert "could not check" not in str(raised.value)
