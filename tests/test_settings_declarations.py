@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import datetime as dt
+import inspect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,7 +115,7 @@ def test_every_secret_setting_is_hidden_from_repr_by_its_declaration() -> None:
             declared = item.metadata.get(DECLARATION)
             if declared is not None:
                 assert item.repr is not declared.secret, f"{cls.__name__}.{item.name}"
-        module = Path(__import__(cls.__module__, fromlist=["_"]).__file__ or "")
+        module = Path(inspect.getsourcefile(cls) or "")
         tree = ast.parse(module.read_text(encoding="utf-8"))
         written = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
         assert "__repr__" not in {n.name for n in written}, f"{module.name}: a hand-written repr"
