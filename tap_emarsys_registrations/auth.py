@@ -137,7 +137,6 @@ class OAuthClientCredentials(APIAuthenticatorBase):
         self._token: CachedToken | None = None
         self._failed_requests = 0
         self._gave_up: str | None = None
-        self.tokens_fetched = 0
 
     def invalidate(self, token_in_use: str | None = None) -> None:
         """Forget the token (if it is still ``token_in_use``) after a 401, here and in the cache."""
@@ -210,7 +209,6 @@ class OAuthClientCredentials(APIAuthenticatorBase):
                 )
                 raise TokenRetriesExhaustedError(self._gave_up) from None
             raise
-        self.tokens_fetched += 1
         return CachedToken(access_token, self._clock.time() + lifetime, lifetime)
 
     def _fetch(self) -> tuple[str, float]:

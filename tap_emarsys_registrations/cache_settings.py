@@ -6,14 +6,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tap_emarsys_registrations.config_values import flag
+from singer_sdk import typing as th
+
+from tap_emarsys_registrations.config_values import read_flag
+from tap_emarsys_registrations.declare import read_declared, setting
 from tap_emarsys_registrations.errors import ConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from tap_emarsys_registrations.declare import Declaration
 
-@dataclass(frozen=True, slots=True)
+
+def _folder(raw: Any, declared: Declaration) -> Path | None:  # noqa: ANN401
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    if not isinstance(raw, str):
+        raise ConfigError(declared.path, f"must be a folder path, not {type(raw).__name__}")
+    if "\x00" in raw:
+        raise ConfigError(declared.path, "must be a folder path without NUL characters")
+    return Path(raw.strip()).expanduser()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TokenCacheSettings:
     """Whether OAuth tokens are shared between runs, and in which folder.
 
@@ -23,8 +38,25 @@ class TokenCacheSettings:
             folder, looked up when the tap runs.
     """
 
-    enabled: bool = True
-    folder: Path | None = None
+    enabled: bool = setting(
+        "token_cache",
+        th.BooleanType,
+        read_flag,
+        default=True,
+        title="Share OAuth tokens",
+        description="Keep the OAuth token in a private file (mode 0600) so that every run of "
+        "this OS user reuses it until it expires, within Emarsys' limit of 2 token requests a "
+        "minute and 10 an hour per client_id. Off: each run fetches its own token.",
+    )
+    folder: Path | None = setting(
+        "token_cache_dir",
+        th.StringType,
+        _folder,
+        title="Token cache folder",
+        description="Folder of the shared OAuth token. Default: the user's cache folder "
+        "($XDG_CACHE_HOME or ~/.cache, then tap-emarsys-registrations). In containers, point "
+        "it at a persistent volume.",
+    )
 
 
 def parse_token_cache(config: Mapping[str, Any]) -> TokenCacheSettings:
@@ -33,12 +65,4 @@ def parse_token_cache(config: Mapping[str, Any]) -> TokenCacheSettings:
     Raises:
         ConfigError: naming the setting whose value is wrong.
     """
-    enabled = flag(config, "token_cache", default=True)
-    raw = config.get("token_cache_dir")
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return TokenCacheSettings(enabled=enabled)
-    if not isinstance(raw, str):
-        raise ConfigError("token_cache_dir", f"must be a folder path, not {type(raw).__name__}")
-    if "\x00" in raw:
-        raise ConfigError("token_cache_dir", "must be a folder path without NUL characters")
-    return TokenCacheSettings(enabled=enabled, folder=Path(raw.strip()).expanduser())
+    return TokenCacheSettings(**read_declared(TokenCacheSettings, config))

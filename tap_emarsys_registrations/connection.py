@@ -10,7 +10,7 @@ import requests
 
 from tap_emarsys_registrations.auth import OAuthClientCredentials, WsseAuthenticator
 from tap_emarsys_registrations.client import EmarsysClient
-from tap_emarsys_registrations.settings import OAuthCredentials
+from tap_emarsys_registrations.credentials import OAuthCredentials
 from tap_emarsys_registrations.token_cache import FileTokenCache, MemoryTokenCache
 
 if TYPE_CHECKING:

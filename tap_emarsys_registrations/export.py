@@ -1,8 +1,8 @@
 """The life of one Emarsys export: start it, wait for it, open its download.
 
-One method per API call, named statuses, and a deadline with a polling
-interval that grows to a cap. "Job not ready" is job state, not a transport
-error, so it never goes through the HTTP retry budget.
+One method per API call, named statuses, and waits through one ``Poll`` (a
+deadline, an interval that grows to a cap, and the run's stop signal). "Job
+not ready" is job state, not a transport error, so it never goes through the HTTP retry budget.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
@@ -22,24 +21,20 @@ from tap_emarsys_registrations.errors import (
     ExportFailedError,
     ExportTimeoutError,
 )
+from tap_emarsys_registrations.poll import Poll
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    import threading
+    from collections.abc import Callable
 
     import requests
 
     from tap_emarsys_registrations.client import EmarsysClient
     from tap_emarsys_registrations.clock import Clock
-    from tap_emarsys_registrations.settings import ExportOptions
+    from tap_emarsys_registrations.export_settings import ExportOptions
+    from tap_emarsys_registrations.poll import PollPolicy
 
 LOGGER: Final = logging.getLogger(__name__)
-GROWTH: Final = 1.5
-# Sleeps are cut into slices this long so a cancelled run stops promptly.
-SLEEP_SLICE_SECONDS: Final = 0.25
-
-
-class CancelledError(Exception):
-    """The run stopped (another window failed); this export is left for the next run."""
 
 
 def status_text(data: dict[str, Any]) -> str:
@@ -105,22 +100,6 @@ class ExportRequest:
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-@dataclass(frozen=True, slots=True)
-class PollPolicy:
-    """How often to ask for a status, and for how long."""
-
-    interval: float
-    max_interval: float
-    timeout: float
-
-    def intervals(self) -> Iterator[float]:
-        """Waits between polls: ``interval`` growing by 1.5x up to ``max_interval``."""
-        wait = self.interval
-        while True:
-            yield wait
-            wait = min(wait * GROWTH, self.max_interval)
-
-
 class ExportJobs:
     """Starts, polls and downloads exports through one client."""
 
@@ -136,19 +115,11 @@ class ExportJobs:
         self._client = client
         self._policy = policy
         self._clock = clock
-        self._stop = stop or threading.Event()
+        self._stop = stop
         self._ready_hint = ready_hint
 
-    def _pause(self, seconds: float) -> None:
-        """Sleep, waking early (with CancelledError) when the run is stopping."""
-        end = self._clock.monotonic() + seconds
-        while True:
-            if self._stop.is_set():
-                raise CancelledError
-            left = end - self._clock.monotonic()
-            if left <= 0:
-                return
-            self._clock.sleep(min(left, SLEEP_SLICE_SECONDS))
+    def _poll(self) -> Poll:
+        return Poll(self._policy, self._clock, self._stop)
 
     def start(self, request: ExportRequest, describe: str) -> int:
         """Start an export and return its id.
@@ -156,14 +127,13 @@ class ExportJobs:
         A 4001 reply (an identical export is still running, e.g. one a killed
         run started) is waited out until ``export_timeout_seconds``.
         """
-        deadline = self._clock.monotonic() + self._policy.timeout
-        waits = self._policy.intervals()
+        poll = self._poll()
         while True:
             try:
                 data = self._client.post("contact/getregistrations", request.body())
             except ExportBusyError:
-                wait = next(waits)
-                if self._clock.monotonic() + wait > deadline:
+                wait = poll.next_wait()
+                if wait is None:
                     raise ExportTimeoutError(
                         f"{describe}: Emarsys kept answering 4001 (an identical export is "
                         f"running) for {self._policy.timeout:g}s (export_timeout_seconds); "
@@ -174,7 +144,7 @@ class ExportJobs:
                     describe,
                     wait,
                 )
-                self._pause(wait)
+                poll.sleep(wait)
                 continue
             try:
                 return int(data["id"])
@@ -204,9 +174,7 @@ class ExportJobs:
             ExportFailedError: the export ended in ``error``.
             ExportTimeoutError: it was not done within ``export_timeout_seconds``.
         """
-        started = self._clock.monotonic()
-        deadline = started + self._policy.timeout
-        waits = self._policy.intervals()
+        poll = self._poll()
         last = ""
         noted: set[str] = set()
         while True:
@@ -214,7 +182,7 @@ class ExportJobs:
             status = status_text(data)
             self._note_spelling(data, status, describe, noted)
             if status != last:
-                on_status(status, self._clock.monotonic() - started)
+                on_status(status, poll.elapsed())
                 last = status
             if status == ExportStatus.DONE:
                 return data
@@ -224,8 +192,7 @@ class ExportJobs:
                     "bookmark stays before this window, so a rerun exports it again; if it "
                     "keeps failing, lower window_hours or select fewer fields",
                 )
-            wait = next(waits)
-            if self._clock.monotonic() + wait > deadline:
+            if not poll.wait():
                 ready = self._ready_hint and status == ExportStatus.READY
                 hint = f" {self._ready_hint}." if ready else ""
                 raise ExportTimeoutError(
@@ -234,7 +201,6 @@ class ExportJobs:
                     "waiting for this export; raise export_timeout_seconds if exports take "
                     "longer",
                 )
-            self._pause(wait)
 
     @staticmethod
     def _note_spelling(data: dict[str, Any], status: str, describe: str, noted: set[str]) -> None:
@@ -253,16 +219,13 @@ class ExportJobs:
 
         ``page`` follows ``/data`` in the URL: an offset in the query or path form.
         """
-        deadline = self._clock.monotonic() + self._policy.timeout
-        waits = self._policy.intervals()
+        poll = self._poll()
         while True:
             try:
                 return self._client.send("GET", f"export/{export_id}/data{page}", stream=True)
             except ExportNotReadyError:
-                wait = next(waits)
-                if self._clock.monotonic() + wait > deadline:
+                if not poll.wait():
                     raise ExportTimeoutError(
                         f"{describe}: the data of export {export_id} stayed unavailable "
                         f"(4005) for {self._policy.timeout:g}s (export_timeout_seconds)",
                     ) from None
-                self._pause(wait)

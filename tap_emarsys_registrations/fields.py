@@ -94,13 +94,7 @@ def resolve_contact_fields(spec: Sequence[int | str], fields: Sequence[Field]) -
     by_id = {f.id: f for f in fields}
     by_name = {f.string_id: f for f in fields if f.string_id}
     by_name.update({f.property_name: f for f in fields})
-    excluded = [str(item) for item in spec if _as_int(item) in EXCLUDED_FIELD_IDS]
-    if excluded:
-        raise ConfigError(
-            "contact_fields",
-            f"Emarsys cannot export field(s) {', '.join(excluded)} "
-            "(27, 28, 29, 32 and 33 are never exportable); remove them",
-        )
+    check_exportable(spec)
     resolved: list[Field] = []
     unknown: list[str] = []
     for item in spec:
@@ -119,6 +113,22 @@ def resolve_contact_fields(spec: Sequence[int | str], fields: Sequence[Field]) -
             "(use an id or string_id from `--discover`)",
         )
     return resolved
+
+
+def check_exportable(spec: Iterable[int | str]) -> None:
+    """Refuse the fields Emarsys never exports (given as ids, or ids as text).
+
+    Raises:
+        ConfigError: naming ``contact_fields`` and the excluded ids.
+    """
+    excluded = sorted({n for n in map(_as_int, spec) if n in EXCLUDED_FIELD_IDS})
+    if excluded:
+        *rest, last = sorted(EXCLUDED_FIELD_IDS)
+        raise ConfigError(
+            "contact_fields",
+            f"Emarsys cannot export field(s) {', '.join(map(str, excluded))} "
+            f"({', '.join(map(str, rest))} and {last} are never exportable); remove them",
+        )
 
 
 def _as_int(item: int | str) -> int | None:

@@ -48,14 +48,13 @@ class _Keyer:
 class _Spool:
     """The unmatched rows of the other parts, on disk, looked up by key."""
 
-    def __init__(self, parts: int) -> None:
+    def __init__(self) -> None:
         self._dir = tempfile.TemporaryDirectory(prefix="emarsys-join-")
         self._db = sqlite3.connect(Path(self._dir.name) / "join.sqlite")
         self._db.execute(
             "create table rows (part int, uid text, ts text, number int, cells text)",
         )
         self._db.execute("create index by_key on rows (part, uid, ts)")
-        self.parts = parts
 
     def add(self, part: int, key: Key, row: Row) -> None:
         self._db.execute(
@@ -134,7 +133,7 @@ class PartJoin:
         pending: list[Row | None],
         keys: list[Key | None],
     ) -> Iterator[dict[str, Any]]:
-        spool = _Spool(len(streams))
+        spool = _Spool()
         try:
             for part in range(1, len(streams)):
                 row, key = pending[part], keys[part]

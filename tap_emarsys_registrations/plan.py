@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from zoneinfo import ZoneInfo
 
+    from tap_emarsys_registrations.export_settings import ExportOptions
     from tap_emarsys_registrations.fields import Field
-    from tap_emarsys_registrations.settings import ExportOptions
     from tap_emarsys_registrations.windows import Window
 
 

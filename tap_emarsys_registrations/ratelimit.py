@@ -39,7 +39,6 @@ class RateGate:
         self._clock = clock
         self._lock = threading.Lock()
         self._not_before = 0.0
-        self.waits = 0
         self.waited_seconds = 0.0
 
     def wait(self) -> None:
@@ -49,7 +48,6 @@ class RateGate:
                 delay = self._not_before - self._clock.time()
                 if delay <= 0:
                     return
-                self.waits += 1
                 self.waited_seconds += delay
             self._clock.sleep(delay)
 

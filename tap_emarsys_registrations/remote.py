@@ -28,13 +28,15 @@ from tap_emarsys_registrations.errors import (
     RemoteServerError,
     TruncatedDownloadError,
 )
+from tap_emarsys_registrations.poll import Poll
 
 if TYPE_CHECKING:
     import socket
+    import threading
     from collections.abc import Callable, Iterator
 
     from tap_emarsys_registrations.clock import Clock
-    from tap_emarsys_registrations.export import PollPolicy
+    from tap_emarsys_registrations.poll import PollPolicy
     from tap_emarsys_registrations.remote_settings import RemoteSettings
 
 LOGGER: Final = logging.getLogger(__name__)
@@ -66,12 +68,19 @@ class RemoteDelivery:
     """Finds an export's file on the server, waits while it is missing, tidies up."""
 
     def __init__(
-        self, remote: RemoteSettings, policy: PollPolicy, clock: Clock, *, timeout: float
+        self,
+        remote: RemoteSettings,
+        policy: PollPolicy,
+        clock: Clock,
+        *,
+        timeout: float,
+        stop: threading.Event | None = None,
     ) -> None:
         self._remote = remote
         self._policy = policy
         self._clock = clock
         self._timeout = timeout
+        self._stop = stop
 
     def _clean(self, error: object) -> str:
         """A server message on one line, with the password masked should it echo it."""
@@ -86,17 +95,20 @@ class RemoteDelivery:
         raise NotImplementedError
 
     def open(self, export_id: int, status: dict[str, Any], describe: str) -> Body:
-        """Open the uploaded file, waiting while it is not there and retrying connections."""
+        """Open the uploaded file, waiting while it is not there and retrying connections.
+
+        Raises:
+            CancelledError: the run stopped while waiting; nothing was read.
+        """
         del export_id
         remote, path = self._remote, remote_path(status, self._remote)
-        deadline = self._clock.monotonic() + self._policy.timeout
-        waits, failures = self._policy.intervals(), 0
+        poll, failures = Poll(self._policy, self._clock, self._stop), 0
         while True:
-            wait = next(waits)
             try:
                 return self._open(path)
             except RemoteFileMissingError as exc:
-                if self._clock.monotonic() + wait > deadline:
+                wait = poll.next_wait()
+                if wait is None:
                     raise ExportTimeoutError(
                         f"{describe}: '{path}' is still missing on ftp_settings.host "
                         f"'{remote.host}' after {self._policy.timeout:g}s "
@@ -105,6 +117,7 @@ class RemoteDelivery:
                     ) from None
                 LOGGER.info("%s: '%s' is not on the server yet (%s)", describe, path, exc)
             except RemoteUnreachableError as exc:
+                wait = poll.next_interval()  # bounded by the attempts, not the deadline
                 failures += 1
                 if failures >= MAX_CONNECT_ATTEMPTS:
                     raise RemoteServerError(
@@ -115,7 +128,7 @@ class RemoteDelivery:
                 LOGGER.warning(
                     "%s: reading from ftp_settings.host failed (%s); retrying", describe, exc
                 )
-            self._clock.sleep(wait)
+            poll.sleep(wait)
 
     def window_done(self, export_id: int, status: dict[str, Any]) -> None:
         """With ``delete_remote_file``, delete the file; a failure is only a warning."""
@@ -267,12 +280,17 @@ class FtpDelivery(RemoteDelivery):
 
 
 def remote_delivery(
-    remote: RemoteSettings, policy: PollPolicy, clock: Clock, *, timeout: float
+    remote: RemoteSettings,
+    policy: PollPolicy,
+    clock: Clock,
+    *,
+    timeout: float,
+    stop: threading.Event | None = None,
 ) -> RemoteDelivery:
-    """The delivery for ``remote.method`` (``ftp`` or ``sftp``)."""
+    """The delivery for ``remote.method`` (``ftp`` or ``sftp``); its waits end on ``stop``."""
     if remote.method == "sftp":
         # paramiko takes as long to import as the SDK: only load it when needed.
         from tap_emarsys_registrations.remote_sftp import SftpDelivery  # noqa: PLC0415
 
-        return SftpDelivery(remote, policy, clock, timeout=timeout)
-    return FtpDelivery(remote, policy, clock, timeout=timeout)
+        return SftpDelivery(remote, policy, clock, timeout=timeout, stop=stop)
+    return FtpDelivery(remote, policy, clock, timeout=timeout, stop=stop)

@@ -11,33 +11,68 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Final
 
-from tap_emarsys_registrations.config_values import flag
+from singer_sdk import typing as th
+
+from tap_emarsys_registrations.config_values import read_flag, read_text, read_verbatim
+from tap_emarsys_registrations.declare import (
+    Group,
+    declaration,
+    declarations,
+    read_declared,
+    setting,
+)
 from tap_emarsys_registrations.errors import ConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from tap_emarsys_registrations.declare import Declaration
+
 LOGGER: Final = logging.getLogger(__name__)
 REMOTE_METHODS: Final = ("ftp", "sftp")
 DEFAULT_PORTS: Final = {"ftp": 21, "sftp": 22}
-FTP_SETTINGS: Final = "ftp_settings"
-KEYS: Final = ("host", "port", "username", "password", "folder")
 MAX_PORT: Final = 65535
+FTP_SETTINGS: Final = Group(
+    "ftp_settings",
+    title="FTP/SFTP server",
+    description="Your server that Emarsys uploads the export files to, for "
+    "distribution_method 'ftp' or 'sftp'.",
+)
 # The password digest only has to be stable across runs; the iterations make
 # guessing the password from a fingerprint in STATE slow.
 _DIGEST_SALT: Final = b"tap-emarsys-registrations/ftp_settings.password"
 _DIGEST_ITERATIONS: Final = 200_000
 
 
-@dataclass(frozen=True, slots=True)
+def _host(raw: Any, declared: Declaration) -> str | None:  # noqa: ANN401
+    host = read_text(raw, declared)
+    if host is not None and ("://" in host or "/" in host or any(c.isspace() for c in host)):
+        raise ConfigError(
+            declared.path,
+            f"{host!r} must be a host name or address only (no scheme, path or spaces)",
+        )
+    return host
+
+
+def _port(raw: Any, declared: Declaration) -> int | None:  # noqa: ANN401
+    """The port, or None for the method's default (known only with the method)."""
+    if raw is None or raw == "":
+        return None
+    text = str(raw).strip()
+    if isinstance(raw, bool) or not text.isdigit() or not 0 < int(text) <= MAX_PORT:
+        raise ConfigError(declared.path, f"must be a TCP port (1-65535), not {raw!r}")
+    return int(text)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RemoteSettings:
     """Where Emarsys uploads the export files, and how the tap reads them back.
 
     Attributes:
-        method: ``ftp`` or ``sftp``.
+        method: ``ftp`` or ``sftp`` (``distribution_method``).
         host: Host name or address of the server.
         port: TCP port (21 for FTP, 22 for SFTP unless configured).
         username: Login name.
@@ -48,13 +83,70 @@ class RemoteSettings:
     """
 
     method: str
-    host: str
-    port: int
-    username: str
-    password: str
-    folder: str | None = None
-    tls: bool = False
-    delete_after: bool = False
+    host: str = setting(
+        "host",
+        th.StringType,
+        _host,
+        group=FTP_SETTINGS,
+        title="FTP/SFTP host",
+        description="Host name or address of your FTP/SFTP server (required for ftp and sftp).",
+    )
+    port: int = setting(
+        "port",
+        th.CustomType({"type": ["integer", "string"]}),
+        _port,
+        group=FTP_SETTINGS,
+        title="FTP/SFTP port",
+        description="Port of the server. Default: "
+        + ", ".join(f"{port} for {method}" for method, port in DEFAULT_PORTS.items())
+        + ".",
+    )
+    username: str = setting(
+        "username",
+        th.StringType,
+        read_text,
+        group=FTP_SETTINGS,
+        title="FTP/SFTP username",
+        description="Login name on the server; Emarsys and the tap both use it.",
+    )
+    password: str = setting(
+        "password",
+        # Not only "string": the SDK's type error would print the value. A number
+        # (an unquoted YAML password) is refused by the reader instead.
+        th.CustomType({"type": ["string", "number", "boolean"]}),
+        read_verbatim,
+        group=FTP_SETTINGS,
+        secret=True,
+        title="FTP/SFTP password",
+        description="Password of the login; sent to Emarsys with each export request.",
+    )
+    folder: str | None = setting(
+        "folder",
+        th.StringType,
+        read_text,
+        group=FTP_SETTINGS,
+        title="FTP/SFTP folder",
+        description="Folder Emarsys uploads into, relative to the login folder. "
+        "Default: the login folder.",
+    )
+    tls: bool = setting(
+        "ftp_tls",
+        th.BooleanType,
+        read_flag,
+        default=False,
+        title="FTPS",
+        description="With 'ftp', read the files over FTPS (explicit TLS); the server "
+        "certificate must be trusted by this machine.",
+    )
+    delete_after: bool = setting(
+        "delete_remote_file",
+        th.BooleanType,
+        read_flag,
+        default=False,
+        title="Delete remote files",
+        description="With 'ftp' or 'sftp', delete each file from the server once its records "
+        "were emitted and checkpointed.",
+    )
     password_digest: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -66,28 +158,15 @@ class RemoteSettings:
         )
         object.__setattr__(self, "password_digest", digest.hex())
 
-    def __repr__(self) -> str:
-        return (
-            f"RemoteSettings(method={self.method!r}, host={self.host!r}, port={self.port}, "
-            f"username={self.username!r}, folder={self.folder!r}, tls={self.tls}, "
-            f"delete_after={self.delete_after})"
-        )
-
     def request_settings(self) -> dict[str, Any]:
         """The ``ftp_settings`` object of the export request (the password included)."""
-        settings: dict[str, Any] = {
-            "host": self.host,
-            "port": self.port,
-            "username": self.username,
-            "password": self.password,
-        }
-        if self.folder is not None:
-            settings["folder"] = self.folder
+        settings: dict[str, Any] = {}
+        for item in fields(self):
+            declared = item.metadata.get("setting")
+            value = getattr(self, item.name)
+            if declared is not None and declared.group is FTP_SETTINGS and value is not None:
+                settings[declared.name] = value
         return settings
-
-    def where(self) -> str:
-        """``sftp://user@host:port/folder`` for messages (no password)."""
-        return f"{self.method}://{self.username}@{self.host}:{self.port}/{self.folder or ''}"
 
     def upload_hint(self) -> str:
         """Why an export of this kind can stay ``ready``, for the timeout message."""
@@ -100,31 +179,20 @@ class RemoteSettings:
         )
 
 
-def _text(settings: Mapping[str, Any], key: str, *, secret: bool = False) -> str | None:
-    value = settings.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        shown = " (quote it in YAML); its value is not shown" if secret else f", not {value!r}"
-        raise ConfigError(f"{FTP_SETTINGS}.{key}", f"must be a string{shown}")
-    if secret:
-        return value or None
-    return value.strip() or None
+# Needed with ftp and sftp; the schema cannot say so, as ftp_settings is optional.
+_REQUIRED: Final = ("host", "username", "password")
 
 
-def _port(settings: Mapping[str, Any], method: str) -> int:
-    raw = settings.get("port")
-    if raw is None or raw == "":
-        return DEFAULT_PORTS[method]
-    text = str(raw).strip()
-    if isinstance(raw, bool) or not text.isdigit() or not 0 < int(text) <= MAX_PORT:
-        raise ConfigError(f"{FTP_SETTINGS}.port", f"must be a TCP port (1-65535), not {raw!r}")
-    return int(text)
+def _keys() -> tuple[str, ...]:
+    return tuple(d.name for d in declarations(RemoteSettings) if d.group is FTP_SETTINGS)
 
 
 def _warn_unused(config: Mapping[str, Any], method: str) -> None:
-    keys = ("ftp_tls",) if method == "sftp" else (FTP_SETTINGS, "ftp_tls", "delete_remote_file")
-    unused = [key for key in keys if config.get(key)]
+    ignored = ["tls"] if method == "sftp" else ["tls", "delete_after"]
+    names = [declaration(RemoteSettings, attribute).name for attribute in ignored]
+    if method != "sftp":
+        names.insert(0, FTP_SETTINGS.name)
+    unused = [name for name in names if config.get(name)]
     if unused:
         LOGGER.warning("%s ignored: distribution_method is '%s'", ", ".join(unused), method)
 
@@ -135,47 +203,35 @@ def parse_remote(config: Mapping[str, Any], method: str) -> RemoteSettings | Non
     Raises:
         ConfigError: naming the ``ftp_settings`` entry that is missing or wrong.
     """
-    tls = flag(config, "ftp_tls", default=False)
-    delete_after = flag(config, "delete_remote_file", default=False)
+    tls = declaration(RemoteSettings, "tls").value(config)
+    delete_after = declaration(RemoteSettings, "delete_after").value(config)
     if method != "ftp":
         _warn_unused(config, method)
     if method not in REMOTE_METHODS:
         return None
-    raw = config.get(FTP_SETTINGS)
+    name, raw = FTP_SETTINGS.name, config.get(FTP_SETTINGS.name)
     if raw is None:
         raise ConfigError(
-            f"{FTP_SETTINGS}.host",
+            f"{name}.host",
             f"is required with distribution_method '{method}' (ftp_settings needs host, "
             "username and password)",
         )
     if not isinstance(raw, dict):
-        raise ConfigError(FTP_SETTINGS, "must be an object with host, port, username, password")
-    unknown = sorted(str(key) for key in raw if key not in KEYS)
+        raise ConfigError(name, "must be an object with host, port, username, password")
+    keys = _keys()
+    unknown = sorted(str(key) for key in raw if key not in keys)
     if unknown:
-        raise ConfigError(
-            f"{FTP_SETTINGS}.{unknown[0]}",
-            f"is not a known key; use {', '.join(KEYS)}",
-        )
-    values = {key: _text(raw, key, secret=key == "password") for key in KEYS if key != "port"}
-    for key in ("host", "username", "password"):
-        if values[key] is None:
-            raise ConfigError(
-                f"{FTP_SETTINGS}.{key}",
-                f"is required with distribution_method '{method}'",
-            )
-    host = str(values["host"])
-    if "://" in host or "/" in host or any(c.isspace() for c in host):
-        raise ConfigError(
-            f"{FTP_SETTINGS}.host",
-            f"{host!r} must be a host name or address only (no scheme, path or spaces)",
-        )
-    return RemoteSettings(
+        raise ConfigError(f"{name}.{unknown[0]}", f"is not a known key; use {', '.join(keys)}")
+    values = read_declared(
+        RemoteSettings,
+        config,
         method=method,
-        host=host,
-        port=_port(raw, method),
-        username=str(values["username"]),
-        password=str(values["password"]),
-        folder=values["folder"],
         tls=tls and method == "ftp",
         delete_after=delete_after,
     )
+    for key in _REQUIRED:
+        if values[key] is None:
+            raise ConfigError(f"{name}.{key}", f"is required with distribution_method '{method}'")
+    if values["port"] is None:
+        values["port"] = DEFAULT_PORTS[method]
+    return RemoteSettings(**values)

@@ -12,7 +12,7 @@ from typing_extensions import override
 from tap_emarsys_registrations.checkpoint import StreamCheckpoint
 from tap_emarsys_registrations.delivery import Delivery, LocalDelivery
 from tap_emarsys_registrations.errors import ConfigError
-from tap_emarsys_registrations.export import ExportJobs, PollPolicy
+from tap_emarsys_registrations.export import ExportJobs
 from tap_emarsys_registrations.fields import (
     DEFAULT_FIELD_IDS,
     REGISTERED_AT,
@@ -25,6 +25,7 @@ from tap_emarsys_registrations.keys import primary_key
 from tap_emarsys_registrations.paging import CapWarning
 from tap_emarsys_registrations.pipeline import Extraction
 from tap_emarsys_registrations.plan import ExportPlan
+from tap_emarsys_registrations.poll import PollPolicy
 from tap_emarsys_registrations.progress import RunProgress
 from tap_emarsys_registrations.record_messages import DirectRecordMessages
 from tap_emarsys_registrations.remote import remote_delivery
@@ -149,7 +150,7 @@ class RegistrationsStream(DirectRecordMessages):
         delivery: Delivery = LocalDelivery(jobs, self._row_caps, header=header)
         if remote is not None:
             timeout = settings.request_timeout
-            files = remote_delivery(remote, policy, self._clock, timeout=timeout)
+            files = remote_delivery(remote, policy, self._clock, timeout=timeout, stop=stop)
             delivery = CapWarning(files, self._row_caps, header=header)
         plan = ExportPlan.build(
             fields,

@@ -24,7 +24,8 @@ from tap_emarsys_registrations.errors import (
     ExportFailedError,
     ExportTimeoutError,
 )
-from tap_emarsys_registrations.export import ExportJobs, ExportRequest, PollPolicy
+from tap_emarsys_registrations.export import ExportJobs, ExportRequest
+from tap_emarsys_registrations.poll import PollPolicy
 from tap_emarsys_registrations.settings import Settings
 from tests.conftest import FAST_CLOCK, UTC, VIENNA, expected_keys, record_keys, run_tap, tap_config
 

@@ -119,7 +119,6 @@ def test_a_token_is_reused_until_the_refresh_margin(sb: Sandbox, tmp_path: Path)
     second = auth.token()
     assert second != first
     assert len(sb.token_requests) == 2
-    assert auth.tokens_fetched == 2
 
 
 def test_another_run_reads_the_token_from_the_file(sb: Sandbox, tmp_path: Path) -> None:
@@ -127,8 +126,7 @@ def test_another_run_reads_the_token_from_the_file(sb: Sandbox, tmp_path: Path) 
     token = _auth(sb, FileTokenCache(tmp_path), fake).token()
     later = _auth(sb, FileTokenCache(tmp_path), fake)
     assert later.token() == token
-    assert later.tokens_fetched == 0
-    assert len(sb.token_requests) == 1
+    assert len(sb.token_requests) == 1, "the second run sent no token request"
 
 
 def test_files_are_private_and_hold_no_secret(sb: Sandbox, tmp_path: Path) -> None:
