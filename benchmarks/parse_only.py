@@ -26,10 +26,15 @@ from typing import TYPE_CHECKING, Any
 
 from floor_csv import VIENNA, Export
 
-from tap_emarsys_registrations.csv_records import ChunkReader, Layout, RecordBuilder, csv_reader
-from tap_emarsys_registrations.download import Body, Cursor, data_rows
+from tap_emarsys_registrations.delivery.body import Body, Cursor, data_rows
 from tap_emarsys_registrations.fields import parse_catalog
-from tap_emarsys_registrations.timestamps import LocalTimestampConverter
+from tap_emarsys_registrations.records.csv_records import (
+    ChunkReader,
+    Layout,
+    RecordBuilder,
+    csv_reader,
+)
+from tap_emarsys_registrations.records.timestamps import LocalTimestampConverter
 from tap_emarsys_registrations.windows import Window
 
 if TYPE_CHECKING:

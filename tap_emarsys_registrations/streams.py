@@ -9,10 +9,15 @@ from typing import TYPE_CHECKING, Any
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
-from tap_emarsys_registrations.checkpoint import StreamCheckpoint
-from tap_emarsys_registrations.delivery import Delivery, LocalDelivery
+from tap_emarsys_registrations.delivery import remote_delivery
+from tap_emarsys_registrations.delivery.local import LocalDelivery
+from tap_emarsys_registrations.delivery.paging import CapWarning
+from tap_emarsys_registrations.emarsys.exports import ExportJobs
 from tap_emarsys_registrations.errors import ConfigError
-from tap_emarsys_registrations.export import ExportJobs
+from tap_emarsys_registrations.extraction.checkpoint import StreamCheckpoint
+from tap_emarsys_registrations.extraction.pipeline import Extraction
+from tap_emarsys_registrations.extraction.plan import ExportPlan
+from tap_emarsys_registrations.extraction.progress import RunProgress
 from tap_emarsys_registrations.fields import (
     DEFAULT_FIELD_IDS,
     REGISTERED_AT,
@@ -22,13 +27,8 @@ from tap_emarsys_registrations.fields import (
     resolve_contact_fields,
 )
 from tap_emarsys_registrations.keys import primary_key
-from tap_emarsys_registrations.paging import CapWarning
-from tap_emarsys_registrations.pipeline import Extraction
-from tap_emarsys_registrations.plan import ExportPlan
 from tap_emarsys_registrations.poll import PollPolicy
-from tap_emarsys_registrations.progress import RunProgress
 from tap_emarsys_registrations.record_messages import DirectRecordMessages
-from tap_emarsys_registrations.remote import remote_delivery
 from tap_emarsys_registrations.schema import build_schema
 from tap_emarsys_registrations.windows import floor_second, plan_windows
 
@@ -39,10 +39,11 @@ if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
     from singer_sdk.singerlib import MetadataMapping
 
-    from tap_emarsys_registrations.client import EmarsysClient
     from tap_emarsys_registrations.clock import Clock
-    from tap_emarsys_registrations.row_count import RowCaps
-    from tap_emarsys_registrations.settings import Settings
+    from tap_emarsys_registrations.delivery.base import Delivery
+    from tap_emarsys_registrations.delivery.row_count import RowCaps
+    from tap_emarsys_registrations.emarsys.client import EmarsysClient
+    from tap_emarsys_registrations.settings.tap_settings import Settings
 
 
 class RegistrationsStream(DirectRecordMessages):
@@ -53,7 +54,7 @@ class RegistrationsStream(DirectRecordMessages):
     # Records arrive window by window and carry their window's start, so every
     # STATE (also the SDK's mid-window ones) points at the first unfinished window.
     is_sorted = True
-    # Records are cast in the tap (csv_records.py) and already match the schema.
+    # Records are cast in the tap (records/csv_records.py) and already match the schema.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     def __init__(

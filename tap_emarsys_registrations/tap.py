@@ -14,18 +14,18 @@ from singer_sdk.tap_base import CliTestOptionValue
 from typing_extensions import override
 
 from tap_emarsys_registrations.clock import SYSTEM_CLOCK, Clock
-from tap_emarsys_registrations.config_schema import CONFIG_SCHEMA
-from tap_emarsys_registrations.connection import connect
-from tap_emarsys_registrations.connection_check import check_connection, check_contact_list
+from tap_emarsys_registrations.delivery.row_count import RowCaps
+from tap_emarsys_registrations.emarsys.connection import connect
+from tap_emarsys_registrations.emarsys.permissions import check_connection, check_contact_list
 from tap_emarsys_registrations.errors import ConfigError
+from tap_emarsys_registrations.extraction.state_input import clean_state, parse_state_text
 from tap_emarsys_registrations.fields import names_by_id, parse_catalog, resolve_contact_fields
 from tap_emarsys_registrations.keys import migrate_catalog
 from tap_emarsys_registrations.output import BufferedMsgSpecWriter
-from tap_emarsys_registrations.row_count import RowCaps
-from tap_emarsys_registrations.settings import (
+from tap_emarsys_registrations.settings.schema import CONFIG_SCHEMA
+from tap_emarsys_registrations.settings.tap_settings import (
     Settings,
 )
-from tap_emarsys_registrations.state_input import clean_state, parse_state_text
 from tap_emarsys_registrations.streams import RegistrationsStream
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from singer_sdk.helpers.capabilities import CapabilitiesEnum
     from singer_sdk.singerlib import Catalog
 
-    from tap_emarsys_registrations.client import EmarsysClient
+    from tap_emarsys_registrations.emarsys.client import EmarsysClient
 
 
 DEFAULT_CAPS = RowCaps()

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from tap_emarsys_registrations.row_count import RowCaps
+    from tap_emarsys_registrations.delivery.row_count import RowCaps
 
 UTC = dt.UTC
 VIENNA = ZoneInfo("Europe/Vienna")

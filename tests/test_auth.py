@@ -6,8 +6,8 @@ import datetime as dt
 
 import requests
 
-from tap_emarsys_registrations.auth import WsseAuthenticator, wsse_digest, wsse_header
 from tap_emarsys_registrations.clock import Clock
+from tap_emarsys_registrations.emarsys.auth import WsseAuthenticator, wsse_digest, wsse_header
 
 
 def test_wsse_digest_known_answer() -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from sandbox import Sandbox, SandboxConfig
-from tap_emarsys_registrations.connection_check import probe_permissions
+from tap_emarsys_registrations.emarsys.permissions import probe_permissions
 from tap_emarsys_registrations.errors import EmarsysAPIError, TokenUnavailableError
 from tap_emarsys_registrations.tap import TapEmarsysRegistrations
 from tests.conftest import FAST_CLOCK, tap_config
@@ -18,7 +18,7 @@ from tests.conftest import FAST_CLOCK, tap_config
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from tap_emarsys_registrations.connection_check import PermissionReport
+    from tap_emarsys_registrations.emarsys.permissions import PermissionReport
 
 NEEDED = {"field.list", "export.contact.registrations", "export.status", "export.download"}
 

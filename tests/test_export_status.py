@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from sandbox import Sandbox, SandboxConfig
-from tap_emarsys_registrations.export import ExportStatus, status_text
+from tap_emarsys_registrations.emarsys.exports import ExportStatus, status_text
 from tests.conftest import expected_keys, record_keys, run_tap, tap_config
 
 SPELLINGS = ["in progress", "in_progress"]
@@ -36,7 +36,7 @@ def test_each_spelling_is_waited_out_without_a_warning_per_poll(
         days=1, per_day=20, export_delay_seconds=0.9, in_progress_spelling=spelling
     )
     with Sandbox(config) as sb:
-        caplog.set_level(logging.DEBUG, logger="tap_emarsys_registrations.export")
+        caplog.set_level(logging.DEBUG, logger="tap_emarsys_registrations.emarsys.exports")
         run = run_tap(tap_config(sb, window_hours=24))
         assert run.error is None, run.error
         end = sb.config.start + dt.timedelta(days=1)
@@ -44,7 +44,7 @@ def test_each_spelling_is_waited_out_without_a_warning_per_poll(
         polls = [e for e in sb.requests if e.method == "GET" and e.path.count("/") == 4]
         statuses = [e for e in polls if e.path.split("/")[-2] == "export"]
         assert len(statuses) >= 5  # several polls saw the running export
-    exported = [r for r in caplog.records if r.name == "tap_emarsys_registrations.export"]
+    exported = [r for r in caplog.records if r.name == "tap_emarsys_registrations.emarsys.exports"]
     assert [r for r in exported if r.levelno >= logging.WARNING] == []
     spelled = [r for r in exported if "spells the status" in r.getMessage()]
     assert len(spelled) == (1 if spelling == "in_progress" else 0)

@@ -12,15 +12,17 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tap_emarsys_registrations.clock import Clock
+from tap_emarsys_registrations.delivery import remote_delivery
 from tap_emarsys_registrations.errors import ExportTimeoutError
 from tap_emarsys_registrations.poll import SLEEP_SLICE_SECONDS, CancelledError, Poll, PollPolicy
-from tap_emarsys_registrations.remote import RemoteDelivery, remote_delivery
-from tap_emarsys_registrations.remote_settings import RemoteSettings
+from tap_emarsys_registrations.settings.remote import RemoteSettings
 from tests.remote_servers import HOST, PASSWORD, USER, FtpServer, SftpServer
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
+
+    from tap_emarsys_registrations.delivery.remote import RemoteDelivery
 
 
 class FakeClock:

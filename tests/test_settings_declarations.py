@@ -17,11 +17,10 @@ from typing import Any
 import pytest
 from singer_sdk import typing as th
 
-from tap_emarsys_registrations.cache_settings import TokenCacheSettings
-from tap_emarsys_registrations.config_schema import CONFIG_SCHEMA
-from tap_emarsys_registrations.config_values import read_flag, read_text, read_verbatim
-from tap_emarsys_registrations.credentials import OAuthCredentials, WsseCredentials
-from tap_emarsys_registrations.declare import (
+from tap_emarsys_registrations.errors import ConfigError
+from tap_emarsys_registrations.settings.cache import TokenCacheSettings
+from tap_emarsys_registrations.settings.credentials import OAuthCredentials, WsseCredentials
+from tap_emarsys_registrations.settings.declare import (
     DECLARATION,
     Declaration,
     Group,
@@ -30,10 +29,11 @@ from tap_emarsys_registrations.declare import (
     read_declared,
     setting,
 )
-from tap_emarsys_registrations.errors import ConfigError
-from tap_emarsys_registrations.export_settings import ExportOptions
-from tap_emarsys_registrations.remote_settings import RemoteSettings
-from tap_emarsys_registrations.settings import Settings
+from tap_emarsys_registrations.settings.export import ExportOptions
+from tap_emarsys_registrations.settings.remote import RemoteSettings
+from tap_emarsys_registrations.settings.schema import CONFIG_SCHEMA
+from tap_emarsys_registrations.settings.tap_settings import Settings
+from tap_emarsys_registrations.settings.values import read_flag, read_text, read_verbatim
 
 PACKAGE = Path(__file__).resolve().parents[1] / "tap_emarsys_registrations"
 SETTINGS_CLASSES = (
@@ -196,11 +196,12 @@ NOT_A_DEFAULT = {("en", "tap.py")}  # the field catalog is always read in Englis
 def test_every_default_is_written_once() -> None:
     """A default is spelled in its declaration, or in one named constant that it uses."""
     spelled: dict[object, list[str]] = {}
-    for path in sorted(PACKAGE.glob("*.py")):
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name = path.relative_to(PACKAGE).as_posix()
         for value, in_declaration in _module_constants(path):
-            if (value, path.name) in NOT_A_DEFAULT:
+            if (value, name) in NOT_A_DEFAULT:
                 continue
-            where = f"{path.name}{' (declared)' if in_declaration else ''}"
+            where = f"{name}{' (declared)' if in_declaration else ''}"
             spelled.setdefault(value, []).append(where)
     for declared in _every_declaration():
         if declared.default is None or isinstance(declared.default, bool):
@@ -209,17 +210,7 @@ def test_every_default_is_written_once() -> None:
         if isinstance(declared.default, str):
             assert len(places) == 1, f"{declared.path}: default spelled in {places}"
         else:  # a number: its declaration is the only place in the settings modules
-            settings_modules = {
-                "settings.py",
-                "export_settings.py",
-                "credentials.py",
-                "remote_settings.py",
-                "cache_settings.py",
-                "config_values.py",
-                "config_schema.py",
-                "declare.py",
-            }
-            here = [p for p in places if p.split(" ")[0] in settings_modules]
+            here = [p for p in places if p.startswith("settings/")]
             assert here == [p for p in here if p.endswith("(declared)")], declared.path
             assert here, f"{declared.path}: its default is declared with the setting"
 

@@ -26,21 +26,26 @@ import logging
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
-from tap_emarsys_registrations.download import Body, response_body
+from tap_emarsys_registrations.delivery.body import Body, response_body
+from tap_emarsys_registrations.delivery.row_count import (
+    BOM,
+    HEAD_BYTES,
+    RecordCounter,
+    first_records,
+)
 from tap_emarsys_registrations.errors import (
     EmarsysAPIError,
     ExportExpiredError,
     TruncatedDownloadError,
     UserFacingError,
 )
-from tap_emarsys_registrations.row_count import BOM, HEAD_BYTES, RecordCounter, first_records
 
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterator
 
-    from tap_emarsys_registrations.delivery import Delivery
-    from tap_emarsys_registrations.export import ExportJobs
-    from tap_emarsys_registrations.row_count import RowCaps
+    from tap_emarsys_registrations.delivery.base import Delivery
+    from tap_emarsys_registrations.delivery.row_count import RowCaps
+    from tap_emarsys_registrations.emarsys.exports import ExportJobs
 
 LOGGER: Final = logging.getLogger(__name__)
 COMPARED_ROWS: Final = 3

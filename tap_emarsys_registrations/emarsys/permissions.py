@@ -23,7 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from tap_emarsys_registrations.client import ExportNotReadyError
+from tap_emarsys_registrations.emarsys.client import ExportNotReadyError
+from tap_emarsys_registrations.emarsys.replies import endpoint_name
 from tap_emarsys_registrations.errors import (
     ConfigError,
     EmarsysAPIError,
@@ -32,10 +33,9 @@ from tap_emarsys_registrations.errors import (
     TokenUnavailableError,
     UserFacingError,
 )
-from tap_emarsys_registrations.replies import endpoint_name
 
 if TYPE_CHECKING:
-    from tap_emarsys_registrations.client import EmarsysClient
+    from tap_emarsys_registrations.emarsys.client import EmarsysClient
 
 HTTP_UNAUTHORIZED: Final = 401
 HTTP_FORBIDDEN: Final = 403

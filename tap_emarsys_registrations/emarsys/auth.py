@@ -19,14 +19,8 @@ from singer_sdk.authenticators import APIAuthenticatorBase
 from typing_extensions import override
 
 from tap_emarsys_registrations.clock import SYSTEM_CLOCK, Clock
-from tap_emarsys_registrations.errors import (
-    EmarsysAPIError,
-    TokenRetriesExhaustedError,
-    TokenUnavailableError,
-    TransientAPIError,
-)
-from tap_emarsys_registrations.token_cache import CachedToken, CacheKey, MemoryTokenCache
-from tap_emarsys_registrations.token_ledger import (
+from tap_emarsys_registrations.emarsys.token_cache import CachedToken, CacheKey, MemoryTokenCache
+from tap_emarsys_registrations.emarsys.token_ledger import (
     DOCUMENTED_LIMIT,
     DOCUMENTED_LIMITS,
     SHORT_WAIT_SECONDS,
@@ -34,6 +28,12 @@ from tap_emarsys_registrations.token_ledger import (
     next_fetch,
     rate_limited,
     refusal,
+)
+from tap_emarsys_registrations.errors import (
+    EmarsysAPIError,
+    TokenRetriesExhaustedError,
+    TokenUnavailableError,
+    TransientAPIError,
 )
 
 if TYPE_CHECKING:

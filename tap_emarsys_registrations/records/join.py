@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
-    from tap_emarsys_registrations.csv_records import RecordBuilder
+    from tap_emarsys_registrations.records.csv_records import RecordBuilder
 
 LOGGER: Final = logging.getLogger(__name__)
 Row = tuple[int, list[str]]

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any, Final
 import backoff
 import requests
 
-from tap_emarsys_registrations.auth import OAuthClientCredentials
+from tap_emarsys_registrations.emarsys.auth import OAuthClientCredentials
+from tap_emarsys_registrations.emarsys.ratelimit import RateGate
+from tap_emarsys_registrations.emarsys.replies import endpoint_name, envelope, hint
 from tap_emarsys_registrations.errors import (
     EmarsysAPIError,
     ExportBusyError,
@@ -27,8 +29,6 @@ from tap_emarsys_registrations.errors import (
     RetriesExhaustedError,
     TransientAPIError,
 )
-from tap_emarsys_registrations.ratelimit import RateGate
-from tap_emarsys_registrations.replies import endpoint_name, envelope, hint
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from singer_sdk import typing as th
 
-from tap_emarsys_registrations.config_values import read_flag
-from tap_emarsys_registrations.declare import read_declared, setting
 from tap_emarsys_registrations.errors import ConfigError
+from tap_emarsys_registrations.settings.declare import read_declared, setting
+from tap_emarsys_registrations.settings.values import read_flag
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from tap_emarsys_registrations.declare import Declaration
+    from tap_emarsys_registrations.settings.declare import Declaration
 
 
 def _folder(raw: Any, declared: Declaration) -> Path | None:  # noqa: ANN401

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 from singer_sdk import typing as th
 
-from tap_emarsys_registrations.config_values import read_text, read_url
-from tap_emarsys_registrations.declare import declaration, read_declared, setting
 from tap_emarsys_registrations.errors import ConfigError
+from tap_emarsys_registrations.settings.declare import declaration, read_declared, setting
+from tap_emarsys_registrations.settings.values import read_text, read_url
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

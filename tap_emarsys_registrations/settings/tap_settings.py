@@ -15,8 +15,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from singer_sdk import typing as th
 
-from tap_emarsys_registrations.cache_settings import TokenCacheSettings, parse_token_cache
-from tap_emarsys_registrations.config_values import (
+from tap_emarsys_registrations.errors import ConfigError
+from tap_emarsys_registrations.settings.cache import TokenCacheSettings, parse_token_cache
+from tap_emarsys_registrations.settings.credentials import (
+    OAuthCredentials,
+    WsseCredentials,
+    parse_credentials,
+)
+from tap_emarsys_registrations.settings.declare import read_declared, section, setting
+from tap_emarsys_registrations.settings.export import ExportOptions
+from tap_emarsys_registrations.settings.values import (
     read_count,
     read_datetime,
     read_non_negative,
@@ -24,19 +32,11 @@ from tap_emarsys_registrations.config_values import (
     read_text,
     read_url,
 )
-from tap_emarsys_registrations.credentials import (
-    OAuthCredentials,
-    WsseCredentials,
-    parse_credentials,
-)
-from tap_emarsys_registrations.declare import read_declared, section, setting
-from tap_emarsys_registrations.errors import ConfigError
-from tap_emarsys_registrations.export_settings import ExportOptions
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from tap_emarsys_registrations.declare import Declaration
+    from tap_emarsys_registrations.settings.declare import Declaration
 
 DEFAULT_API_URL: Final = "https://api.emarsys.net/api"
 # A number, or its text: the SDK's `--config=ENV` (and `meltano test`) passes

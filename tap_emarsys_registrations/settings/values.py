@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from tap_emarsys_registrations.errors import ConfigError
 
 if TYPE_CHECKING:
-    from tap_emarsys_registrations.declare import Declaration
+    from tap_emarsys_registrations.settings.declare import Declaration
 
 
 def text(raw: Any, name: str, *, secret: bool = False, strip: bool = True) -> str | None:  # noqa: ANN401

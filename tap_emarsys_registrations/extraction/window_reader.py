@@ -12,24 +12,24 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Final
 
-from tap_emarsys_registrations.csv_records import RecordBuilder
-from tap_emarsys_registrations.download import data_rows
+from tap_emarsys_registrations.delivery.body import data_rows
 from tap_emarsys_registrations.errors import (
     ExportExpiredError,
     RetriesExhaustedError,
     TruncatedDownloadError,
 )
-from tap_emarsys_registrations.join import PartJoin
-from tap_emarsys_registrations.timestamps import LocalTimestampConverter
+from tap_emarsys_registrations.records.csv_records import RecordBuilder
+from tap_emarsys_registrations.records.join import PartJoin
+from tap_emarsys_registrations.records.timestamps import LocalTimestampConverter
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterator
 
-    from tap_emarsys_registrations.delivery import Delivery
-    from tap_emarsys_registrations.download import Body
-    from tap_emarsys_registrations.pipeline import Part, Prepared
-    from tap_emarsys_registrations.plan import ExportPlan
-    from tap_emarsys_registrations.progress import RunProgress
+    from tap_emarsys_registrations.delivery.base import Delivery
+    from tap_emarsys_registrations.delivery.body import Body
+    from tap_emarsys_registrations.extraction.parts import Part, Prepared
+    from tap_emarsys_registrations.extraction.plan import ExportPlan
+    from tap_emarsys_registrations.extraction.progress import RunProgress
 
 LOGGER: Final = logging.getLogger(__name__)
 MAX_DOWNLOAD_ATTEMPTS: Final = 5

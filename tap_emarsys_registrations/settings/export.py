@@ -7,16 +7,16 @@ from typing import TYPE_CHECKING, Any, Final
 
 from singer_sdk import typing as th
 
-from tap_emarsys_registrations.config_values import read_choice, read_flag, read_url
-from tap_emarsys_registrations.declare import declaration, read_declared, section, setting
 from tap_emarsys_registrations.errors import ConfigError
 from tap_emarsys_registrations.fields import check_exportable
-from tap_emarsys_registrations.remote_settings import REMOTE_METHODS, RemoteSettings, parse_remote
+from tap_emarsys_registrations.settings.declare import declaration, read_declared, section, setting
+from tap_emarsys_registrations.settings.remote import REMOTE_METHODS, RemoteSettings, parse_remote
+from tap_emarsys_registrations.settings.values import read_choice, read_flag, read_url
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from tap_emarsys_registrations.declare import Declaration
+    from tap_emarsys_registrations.settings.declare import Declaration
 
 _LANGUAGE_CODES: Final = (
     "ar bg bp cn cz de dk el en es et fi fr he hi hr hu it jp ko lt lv mk mo mx nl no pl pr "

@@ -14,20 +14,20 @@ import logging
 import queue
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
-from tap_emarsys_registrations.download import Cursor
+from tap_emarsys_registrations.delivery.body import Cursor
 from tap_emarsys_registrations.errors import EmarsysAPIError, ExportFailedError
-from tap_emarsys_registrations.window_reader import WindowReader
+from tap_emarsys_registrations.extraction.parts import Part, Prepared
+from tap_emarsys_registrations.extraction.window_reader import WindowReader
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from tap_emarsys_registrations.delivery import Delivery
-    from tap_emarsys_registrations.export import ExportJobs, ExportRequest
-    from tap_emarsys_registrations.plan import ExportPlan
-    from tap_emarsys_registrations.progress import RunProgress
+    from tap_emarsys_registrations.delivery.base import Delivery
+    from tap_emarsys_registrations.emarsys.exports import ExportJobs, ExportRequest
+    from tap_emarsys_registrations.extraction.plan import ExportPlan
+    from tap_emarsys_registrations.extraction.progress import RunProgress
     from tap_emarsys_registrations.windows import Window
 
 LOGGER: Final = logging.getLogger(__name__)
@@ -48,25 +48,6 @@ class StateSink(Protocol):
 
     def window_finished(self, window: Window) -> None:
         """Advance the bookmark past ``window``; all its records were emitted."""
-
-
-@dataclass
-class Part:
-    """One export of a window (a window has several when more than 20 fields are selected)."""
-
-    index: int
-    request: ExportRequest
-    cursor: Cursor
-    started: int = 0
-
-
-@dataclass
-class Prepared:
-    """A window whose exports are done, as a worker thread left it."""
-
-    window: Window
-    parts: list[Part] = field(default_factory=list)
-    rows_done: int = 0
 
 
 class Extraction:

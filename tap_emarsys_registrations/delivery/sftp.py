@@ -13,16 +13,16 @@ from typing import TYPE_CHECKING, Final
 import paramiko
 from typing_extensions import override
 
-from tap_emarsys_registrations.download import DOWNLOAD_CHUNK_BYTES, Body
+from tap_emarsys_registrations.delivery.body import DOWNLOAD_CHUNK_BYTES, Body
+from tap_emarsys_registrations.delivery.remote import (
+    RemoteDelivery,
+    RemoteFileMissingError,
+    RemoteUnreachableError,
+)
 from tap_emarsys_registrations.errors import (
     RemoteLoginError,
     RemoteServerError,
     TruncatedDownloadError,
-)
-from tap_emarsys_registrations.remote import (
-    RemoteDelivery,
-    RemoteFileMissingError,
-    RemoteUnreachableError,
 )
 
 if TYPE_CHECKING:

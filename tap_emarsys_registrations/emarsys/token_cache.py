@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 import filelock
 
+from tap_emarsys_registrations.emarsys.token_ledger import HOUR
 from tap_emarsys_registrations.errors import UserFacingError
-from tap_emarsys_registrations.token_ledger import HOUR
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

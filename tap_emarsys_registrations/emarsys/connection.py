@@ -8,17 +8,17 @@ from typing import TYPE_CHECKING
 import platformdirs
 import requests
 
-from tap_emarsys_registrations.auth import OAuthClientCredentials, WsseAuthenticator
-from tap_emarsys_registrations.client import EmarsysClient
-from tap_emarsys_registrations.credentials import OAuthCredentials
-from tap_emarsys_registrations.token_cache import FileTokenCache, MemoryTokenCache
+from tap_emarsys_registrations.emarsys.auth import OAuthClientCredentials, WsseAuthenticator
+from tap_emarsys_registrations.emarsys.client import EmarsysClient
+from tap_emarsys_registrations.emarsys.token_cache import FileTokenCache, MemoryTokenCache
+from tap_emarsys_registrations.settings.credentials import OAuthCredentials
 
 if TYPE_CHECKING:
     from singer_sdk.authenticators import APIAuthenticatorBase
 
-    from tap_emarsys_registrations.cache_settings import TokenCacheSettings
     from tap_emarsys_registrations.clock import Clock
-    from tap_emarsys_registrations.settings import Settings
+    from tap_emarsys_registrations.settings.cache import TokenCacheSettings
+    from tap_emarsys_registrations.settings.tap_settings import Settings
 
 APP_NAME = "tap-emarsys-registrations"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from tap_emarsys_registrations.declare import json_schema
-from tap_emarsys_registrations.settings import Settings
+from tap_emarsys_registrations.settings.declare import json_schema
+from tap_emarsys_registrations.settings.tap_settings import Settings
 
 CONFIG_SCHEMA: Final[dict[str, Any]] = json_schema(Settings)

@@ -16,20 +16,20 @@ from typing import TYPE_CHECKING, Any, Final
 
 from singer_sdk import typing as th
 
-from tap_emarsys_registrations.config_values import read_flag, read_text, read_verbatim
-from tap_emarsys_registrations.declare import (
+from tap_emarsys_registrations.errors import ConfigError
+from tap_emarsys_registrations.settings.declare import (
     Group,
     declaration,
     declarations,
     read_declared,
     setting,
 )
-from tap_emarsys_registrations.errors import ConfigError
+from tap_emarsys_registrations.settings.values import read_flag, read_text, read_verbatim
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from tap_emarsys_registrations.declare import Declaration
+    from tap_emarsys_registrations.settings.declare import Declaration
 
 LOGGER: Final = logging.getLogger(__name__)
 REMOTE_METHODS: Final = ("ftp", "sftp")

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from math import ceil
 from typing import TYPE_CHECKING
 
-from tap_emarsys_registrations.csv_records import Layout
-from tap_emarsys_registrations.export import ExportRequest
+from tap_emarsys_registrations.emarsys.exports import ExportRequest
 from tap_emarsys_registrations.fields import MAX_FIELDS_PER_EXPORT
+from tap_emarsys_registrations.records.csv_records import Layout
 from tap_emarsys_registrations.windows import (
     format_local,
     local_exact_range,
@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from zoneinfo import ZoneInfo
 
-    from tap_emarsys_registrations.export_settings import ExportOptions
     from tap_emarsys_registrations.fields import Field
+    from tap_emarsys_registrations.settings.export import ExportOptions
     from tap_emarsys_registrations.windows import Window
 
 

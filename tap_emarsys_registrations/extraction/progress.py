@@ -9,9 +9,9 @@ from tap_emarsys_registrations.windows import iso_utc
 if TYPE_CHECKING:
     import logging
 
-    from tap_emarsys_registrations.client import RequestStats
     from tap_emarsys_registrations.clock import Clock
-    from tap_emarsys_registrations.ratelimit import RateGate
+    from tap_emarsys_registrations.emarsys.client import RequestStats
+    from tap_emarsys_registrations.emarsys.ratelimit import RateGate
     from tap_emarsys_registrations.windows import Window
 
 

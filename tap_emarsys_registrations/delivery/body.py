@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import requests
 
-from tap_emarsys_registrations.csv_records import (
+from tap_emarsys_registrations.errors import TruncatedDownloadError
+from tap_emarsys_registrations.records.csv_records import (
     ChunkReader,
     Layout,
     RecordBuilder,
     broken_body,
     csv_reader,
 )
-from tap_emarsys_registrations.errors import TruncatedDownloadError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterator

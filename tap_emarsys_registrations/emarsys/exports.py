@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
-from tap_emarsys_registrations.client import ExportNotReadyError
+from tap_emarsys_registrations.emarsys.client import ExportNotReadyError
 from tap_emarsys_registrations.errors import (
     EmarsysAPIError,
     ExportBusyError,
@@ -29,10 +29,10 @@ if TYPE_CHECKING:
 
     import requests
 
-    from tap_emarsys_registrations.client import EmarsysClient
     from tap_emarsys_registrations.clock import Clock
-    from tap_emarsys_registrations.export_settings import ExportOptions
+    from tap_emarsys_registrations.emarsys.client import EmarsysClient
     from tap_emarsys_registrations.poll import PollPolicy
+    from tap_emarsys_registrations.settings.export import ExportOptions
 
 LOGGER: Final = logging.getLogger(__name__)
 

@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any, Final
 
 from tap_emarsys_registrations.errors import CSVFormatError, TruncatedDownloadError
 from tap_emarsys_registrations.fields import USER_ID, Field
-from tap_emarsys_registrations.row_function import compile_rows
+from tap_emarsys_registrations.records.row_function import compile_rows
 from tap_emarsys_registrations.windows import iso_utc
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
-    from tap_emarsys_registrations.timestamps import LocalTimestampConverter
+    from tap_emarsys_registrations.records.timestamps import LocalTimestampConverter
     from tap_emarsys_registrations.windows import Window
 
 READ_BUFFER_BYTES: Final = 1 << 16
