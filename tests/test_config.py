@@ -17,7 +17,8 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from sandbox import Sandbox, SandboxConfig
 from tap_emarsys_registrations.tap import TapEmarsysRegistrations
-from tests.conftest import FAST_CLOCK, shared_token_cache, tap_config
+from tests.clocks import FAST_CLOCK
+from tests.conftest import shared_token_cache, tap_config
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -13,7 +13,8 @@ from sandbox import Sandbox, SandboxConfig
 from tap_emarsys_registrations.connection_check import probe_permissions
 from tap_emarsys_registrations.errors import EmarsysAPIError
 from tap_emarsys_registrations.tap import TapEmarsysRegistrations
-from tests.conftest import FAST_CLOCK, tap_config
+from tests.clocks import FAST_CLOCK
+from tests.conftest import tap_config
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -14,7 +14,7 @@ import pytest
 
 from sandbox import Sandbox, SandboxConfig
 from tap_emarsys_registrations.state_input import StateError
-from tests.conftest import expected_keys, record_keys, run_tap, tap_config
+from tests.conftest import expected_keys, record_keys, run_tap, shared_token_cache, tap_config
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -116,6 +116,12 @@ TOLERATED = [
     ),
     ("empty", {}, 0, []),
 ]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def token_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The module's runs share the module's sandbox, and so its token."""
+    yield from shared_token_cache(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
