@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from tap_emarsys_registrations.clock import Clock
     from tap_emarsys_registrations.row_count import RowCaps
 
+# tests/process_guard.py: a test that starts a process must be marked slow.
+pytest_plugins = ["pytester", "tests.process_guard"]
+
 UTC = dt.UTC
 VIENNA = ZoneInfo("Europe/Vienna")
 FIELDS = [1, 2, 3, "loyalty_points", 5002, 5003, 14, 31]

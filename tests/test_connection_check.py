@@ -45,6 +45,7 @@ def _exports_started(sb: Sandbox) -> int:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("auth", ["oauth", "wsse"])
 def test_connection_test_passes_without_starting_an_export(tmp_path: Path, auth: str) -> None:
     with Sandbox(SandboxConfig(days=1, per_day=5, permissions=frozenset(NEEDED))) as sb:
@@ -177,6 +178,7 @@ def test_cli_connection_test_passes_after_a_429_burst(tmp_path: Path) -> None:
         assert sum(e.status == 429 for e in sb.requests) == 3
 
 
+@pytest.mark.slow
 def test_missing_permissions_are_named(tmp_path: Path) -> None:
     granted = frozenset(NEEDED - {"export.download", "export.contact.registrations"})
     with Sandbox(SandboxConfig(days=1, per_day=5, permissions=granted)) as sb:
@@ -187,6 +189,7 @@ def test_missing_permissions_are_named(tmp_path: Path) -> None:
         assert not sb.export_jobs
 
 
+@pytest.mark.slow
 def test_schema_test_writes_the_schema_and_starts_no_export(tmp_path: Path) -> None:
     with Sandbox(SandboxConfig(days=1, per_day=5)) as sb:
         result = _cli(tmp_path, sb, "--test=schema")

@@ -419,6 +419,7 @@ def test_request_log_and_control_endpoints(api: Api, sb: Sandbox) -> None:
     assert set(truth[0]["values"]) == {"1", "3"}
 
 
+@pytest.mark.slow
 def test_cli_serves_until_sigterm() -> None:
     command = [sys.executable, "-m", "sandbox", "--port", "0", "--per-day", "5"]
     root = Path(__file__).resolve().parents[1]
