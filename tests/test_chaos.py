@@ -25,7 +25,8 @@ from tests.conftest import expected_keys, run_tap, tap_config
 if TYPE_CHECKING:
     from pathlib import Path
 
-pytestmark = pytest.mark.slow
+# kills and reruns the CLI; each wait has its own limit of up to 120 s
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 @pytest.mark.parametrize(

@@ -230,6 +230,7 @@ def _small(sb: Sandbox, **overrides: Any) -> dict[str, Any]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(180)
 @pytest.mark.parametrize(
     ("overrides", "setting"),
     [
@@ -252,6 +253,7 @@ def test_cli_reports_a_bad_setting_in_one_line(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(180)
 def test_cli_accepts_fractional_numbers_from_a_config_file(sb: Sandbox, tmp_path: Path) -> None:
     # JSON config files are read with Decimal floats; 0.02 must be a valid interval.
     result = _cli(tmp_path, _small(sb, poll_interval_seconds=0.02, window_hours=6.0))
@@ -261,6 +263,7 @@ def test_cli_accepts_fractional_numbers_from_a_config_file(sb: Sandbox, tmp_path
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(180)
 def test_cli_wrong_client_secret_is_one_clear_line(sb: Sandbox, tmp_path: Path) -> None:
     result = _cli(tmp_path, _small(sb, client_secret="not-the-secret"))
     assert result.returncode == 1
@@ -286,6 +289,7 @@ def _secrets_seen(sb: Sandbox, config: dict[str, Any]) -> set[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(180)
 @pytest.mark.parametrize(
     ("overrides", "succeeds", "secret_kinds"),
     [

@@ -46,6 +46,7 @@ def _exports_started(sb: Sandbox) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(180)
 @pytest.mark.parametrize("auth", ["oauth", "wsse"])
 def test_connection_test_passes_without_starting_an_export(tmp_path: Path, auth: str) -> None:
     with Sandbox(SandboxConfig(days=1, per_day=5, permissions=frozenset(NEEDED))) as sb:
@@ -144,6 +145,7 @@ def test_bad_credentials_fail_outright() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(180)
 @pytest.mark.parametrize(
     ("faults", "reason"),
     [
@@ -169,6 +171,7 @@ def test_cli_connection_test_fails_in_one_line_when_nothing_can_be_checked(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(180)
 def test_cli_connection_test_passes_after_a_429_burst(tmp_path: Path) -> None:
     with Sandbox(SandboxConfig(days=1, per_day=5)) as sb:
         sb.faults.update({"too_many_requests_burst": 3, "reset_after_seconds": 0.5})
@@ -179,6 +182,7 @@ def test_cli_connection_test_passes_after_a_429_burst(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(180)
 def test_missing_permissions_are_named(tmp_path: Path) -> None:
     granted = frozenset(NEEDED - {"export.download", "export.contact.registrations"})
     with Sandbox(SandboxConfig(days=1, per_day=5, permissions=granted)) as sb:
@@ -190,6 +194,7 @@ def test_missing_permissions_are_named(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(180)
 def test_schema_test_writes_the_schema_and_starts_no_export(tmp_path: Path) -> None:
     with Sandbox(SandboxConfig(days=1, per_day=5)) as sb:
         result = _cli(tmp_path, sb, "--test=schema")

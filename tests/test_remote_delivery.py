@@ -151,6 +151,7 @@ def test_ftps_certificate_that_is_not_trusted_fails_in_one_line(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(180)
 def test_cli_rejected_password_is_one_line_without_the_password(
     sb: Sandbox, ftp: FtpServer, tmp_path: Path
 ) -> None:

@@ -199,6 +199,7 @@ def _cli(tmp_path: Path, sb: Sandbox, state_text: str) -> subprocess.CompletedPr
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(180)
 @pytest.mark.parametrize(
     ("text", "problem"),
     [

@@ -37,7 +37,8 @@ REPO = Path(__file__).resolve().parents[1]
 TAP = [sys.executable, "-m", "tap_emarsys_registrations"]
 LIMIT_TEXT = "2 token requests a minute and 10 an hour per client_id"
 
-pytestmark = pytest.mark.slow
+# several CLI runs of up to 60-90 s each
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 @pytest.fixture

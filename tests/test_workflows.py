@@ -54,6 +54,7 @@ def _check_jsonschema(schema: str, *paths: Path) -> subprocess.CompletedProcess[
 
 # GitHub's workflow schema, and check-jsonschema's rule that every job has a timeout.
 @pytest.mark.slow
+@pytest.mark.timeout(300)
 @pytest.mark.parametrize(
     "schema", ["vendor.github-workflows", "custom.github-workflows-require-timeout"]
 )
@@ -64,6 +65,7 @@ def test_workflows_pass_the_workflow_schemas(schema: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_dependabot_config_passes_its_schema_and_updates_the_actions() -> None:
     path = ROOT / ".github" / "dependabot.yml"
     result = _check_jsonschema("vendor.dependabot", path)
@@ -73,6 +75,7 @@ def test_dependabot_config_passes_its_schema_and_updates_the_actions() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_a_job_without_a_timeout_is_refused(tmp_path: Path) -> None:
     data = _workflow("release.yml")
     del data["jobs"]["publish"]["timeout-minutes"]
@@ -83,6 +86,7 @@ def test_a_job_without_a_timeout_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_zizmor_finds_nothing() -> None:
     result = _zizmor(ROOT / ".github")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -90,6 +94,7 @@ def test_zizmor_finds_nothing() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_zizmor_flags_an_unpinned_action_and_an_injected_expression(tmp_path: Path) -> None:
     data = _workflow("test.yml")
     steps = data["jobs"]["test"]["steps"]
