@@ -13,12 +13,13 @@ from sandbox import Sandbox, SandboxConfig
 from tap_emarsys_registrations.connection_check import probe_permissions
 from tap_emarsys_registrations.errors import EmarsysAPIError
 from tap_emarsys_registrations.tap import TapEmarsysRegistrations
-from tests.clocks import FAST_CLOCK
+from tests.clocks import FAST_CLOCK, VirtualClock
 from tests.conftest import tap_config
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from tap_emarsys_registrations.clock import Clock
     from tap_emarsys_registrations.connection_check import PermissionReport
 
 NEEDED = {"field.list", "export.contact.registrations", "export.status", "export.download"}
@@ -59,10 +60,13 @@ def test_connection_test_passes_without_starting_an_export(tmp_path: Path, auth:
 
 
 def _probe(
-    sb: Sandbox, faults: dict[str, object] | None = None, **overrides: Any
+    sb: Sandbox,
+    faults: dict[str, object] | None = None,
+    clock: Clock = FAST_CLOCK,
+    **overrides: Any,
 ) -> PermissionReport:
     config = tap_config(sb, **overrides)
-    tap = TapEmarsysRegistrations(config=config, clock=FAST_CLOCK, setup_mapper=False)
+    tap = TapEmarsysRegistrations(config=config, clock=clock, setup_mapper=False)
     sb.faults.update(faults or {})
     return probe_permissions(tap.client)
 
@@ -105,22 +109,30 @@ def test_server_errors_after_retries_prove_nothing() -> None:
 
 def test_a_429_burst_is_waited_out_and_never_taken_as_proof() -> None:
     granted = frozenset(NEEDED - {"export.download"})
-    with Sandbox(SandboxConfig(days=1, per_day=5, permissions=granted)) as sb:
-        report = _probe(sb, {"too_many_requests_burst": 3, "reset_after_seconds": 0.2})
+    virtual = VirtualClock()
+    config = SandboxConfig(days=1, per_day=5, permissions=granted)
+    with Sandbox(config, clock=virtual.time) as sb:
+        faults = {"too_many_requests_burst": 3, "reset_after_seconds": 5.0}
+        report = _probe(sb, faults, clock=virtual.clock())
         assert report.missing == ["export.download"]
         assert report.unchecked == {}
-        assert sum(e.status == 429 for e in sb.requests) == 3
+        log = sb.requests
+        limited = [i for i, e in enumerate(log) if e.status == 429]
+        assert len(limited) == 3
+        for i in limited:  # each retry waited for the advertised reset
+            assert log[i + 1].server_time >= log[i].server_time + 5.0
 
 
 @pytest.mark.parametrize(
     ("fault", "value", "reason"),
-    [("drop_connections", True, "ConnectionError"), ("stall_seconds", 1.0, "Timeout")],
+    [("drop_connections", True, "ConnectionError"), ("stall_seconds", 0.3, "Timeout")],
 )
 def test_timeouts_and_dropped_connections_prove_nothing(
     fault: str, value: object, reason: str
 ) -> None:
     with Sandbox(SandboxConfig(days=1, per_day=5)) as sb:
-        report = _probe(sb, {fault: value}, request_timeout_seconds=0.2)
+        # A stalled reply never comes within the 0.05 s timeout, however busy the machine.
+        report = _probe(sb, {fault: value}, request_timeout_seconds=0.05)
         assert sorted(report.unchecked) == sorted(NEEDED)
         assert all(reason in r for r in report.unchecked.values()), report.unchecked
         assert report.missing == []
