@@ -112,7 +112,7 @@ def test_a_429_burst_is_waited_out_and_never_taken_as_proof() -> None:
     virtual = VirtualClock()
     config = SandboxConfig(days=1, per_day=5, permissions=granted)
     with Sandbox(config, clock=virtual.time) as sb:
-        faults = {"too_many_requests_burst": 3, "reset_after_seconds": 5.0}
+        faults: dict[str, object] = {"too_many_requests_burst": 3, "reset_after_seconds": 5.0}
         report = _probe(sb, faults, clock=virtual.clock())
         assert report.missing == ["export.download"]
         assert report.unchecked == {}
