@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import random
 import signal
 import subprocess
@@ -20,6 +19,7 @@ import pytest
 
 from sandbox import Sandbox, SandboxConfig
 from tap_emarsys_registrations.errors import CSVFormatError
+from tests.cli import run_cli, write_config
 from tests.conftest import expected_keys, run_tap, tap_config
 
 if TYPE_CHECKING:
@@ -187,17 +187,8 @@ def test_no_secret_appears_in_any_output_under_debug(
 ) -> None:
     with Sandbox(SandboxConfig(days=1, per_day=10, **overrides)) as sb:
         sb.faults.update(faults)
-        config_path = tmp_path / "config.json"
-        config_path.write_text(json.dumps(tap_config(sb, auth=auth, window_hours=8)))
-        env = {**os.environ, "TAP_EMARSYS_REGISTRATIONS_LOGLEVEL": "DEBUG"}
-        result = subprocess.run(
-            [sys.executable, "-m", "tap_emarsys_registrations", "--config", str(config_path)],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-            check=False,
-        )
+        config_path = write_config(tmp_path, tap_config(sb, auth=auth, window_hours=8))
+        result = run_cli(config_path, debug=True, timeout=120)
         output = result.stdout + result.stderr
         assert "DEBUG" in result.stderr, "debug logging was on"
         secrets = {sb.config.client_secret, sb.config.secret}

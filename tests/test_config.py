@@ -5,10 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,10 +14,12 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from sandbox import Sandbox, SandboxConfig
 from tap_emarsys_registrations.tap import TapEmarsysRegistrations
+from tests.cli import run_cli, write_config
 from tests.clocks import FAST_CLOCK
 from tests.conftest import shared_token_cache, tap_config
 
 if TYPE_CHECKING:
+    import subprocess
     from collections.abc import Iterator
 
 REPO = Path(__file__).resolve().parents[1]
@@ -207,20 +206,7 @@ def _cli(
     *,
     debug: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    path = tmp_path / "config.json"
-    path.write_text(json.dumps(config), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
-    if debug:
-        env[ENV_PREFIX + "LOGLEVEL"] = "DEBUG"
-    return subprocess.run(
-        [sys.executable, "-m", "tap_emarsys_registrations", "--config", str(path)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    return run_cli(write_config(tmp_path, config), debug=debug)
 
 
 def _small(sb: Sandbox, **overrides: Any) -> dict[str, Any]:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -13,10 +11,12 @@ from sandbox import Sandbox, SandboxConfig
 from tap_emarsys_registrations.connection_check import probe_permissions
 from tap_emarsys_registrations.errors import EmarsysAPIError
 from tap_emarsys_registrations.tap import TapEmarsysRegistrations
+from tests.cli import run_cli, write_config
 from tests.clocks import FAST_CLOCK, VirtualClock
 from tests.conftest import tap_config
 
 if TYPE_CHECKING:
+    import subprocess
     from pathlib import Path
 
     from tap_emarsys_registrations.clock import Clock
@@ -28,15 +28,7 @@ NEEDED = {"field.list", "export.contact.registrations", "export.status", "export
 def _cli(
     tmp_path: Path, sb: Sandbox, *args: str, auth: str = "oauth", **overrides: Any
 ) -> subprocess.CompletedProcess[str]:
-    config = tmp_path / "config.json"
-    config.write_text(json.dumps(tap_config(sb, auth=auth, **overrides)))
-    return subprocess.run(
-        [sys.executable, "-m", "tap_emarsys_registrations", "--config", str(config), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_cli(write_config(tmp_path, tap_config(sb, auth=auth, **overrides)), *args)
 
 
 def _exports_started(sb: Sandbox) -> int:
