@@ -196,6 +196,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 chunk = piece if budget is None else piece[:budget]
                 if chunk:
                     self._write(chunk, chunked=chunked)
+                    if config.download_pause_seconds:
+                        time.sleep(config.download_pause_seconds)
                 if budget is not None:
                     budget -= len(chunk)
                     if budget <= 0:

@@ -131,7 +131,15 @@ def _kill_until_done(
 
 def test_sigkill_at_random_points_loses_nothing(tmp_path: Path) -> None:
     rng = random.Random(20261127)
-    config = SandboxConfig(days=2, per_day=40000, export_delay_seconds=0.8, chunk_size=4096)
+    # Downloads take a while (a pause per 4 KiB chunk, like a slow link), so that the
+    # random kills land in them as well as in the polls.
+    config = SandboxConfig(
+        days=2,
+        per_day=40000,
+        export_delay_seconds=0.8,
+        chunk_size=4096,
+        download_pause_seconds=0.001,
+    )
     end = config.start + dt.timedelta(days=2)
     with Sandbox(config) as sb:
         config_path = tmp_path / "config.json"
