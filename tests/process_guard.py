@@ -64,12 +64,18 @@ def describe(event: str, args: tuple[object, ...]) -> str:
     return f"{event}: {text[:200]}"
 
 
-def _allowed(event: str, args: tuple[object, ...]) -> bool:
-    if event != "subprocess.Popen" or len(args) < 2:
-        return False
-    command = args[1]
-    parts = [str(p) for p in command] if isinstance(command, (list, tuple)) else [str(command)]
-    return any(module in parts for module in ALLOWED_MODULES)
+def _allowed(args: tuple[object, ...]) -> bool:
+    """Whether any argument list of the event runs an allowed module.
+
+    One ``subprocess.Popen`` may raise two events (``subprocess.Popen``, then
+    ``os.posix_spawn`` on Python 3.13): both carry the argument list.
+    """
+    for arg in args:
+        if isinstance(arg, (list, tuple)):
+            parts = {os.fsdecode(p) if isinstance(p, (bytes, str)) else str(p) for p in arg}
+            if any(module in parts for module in ALLOWED_MODULES):
+                return True
+    return False
 
 
 @dataclass
@@ -104,7 +110,7 @@ class ProcessGuard:
         Raises:
             ProcessInFastTestError: the test is not marked slow.
         """
-        if event not in PROCESS_EVENTS or self.allowed or _allowed(event, args):
+        if event not in PROCESS_EVENTS or self.allowed or _allowed(args):
             return
         what = describe(event, args)
         with self._lock:
