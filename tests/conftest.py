@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from tap_emarsys_registrations.clock import Clock
-    from tap_emarsys_registrations.row_count import RowCaps
+    from tap_emarsys_registrations.delivery.row_count import RowCaps
 
 # tests/process_guard.py: a test that starts a process must be marked slow.
 pytest_plugins = ["pytester", "tests.process_guard"]

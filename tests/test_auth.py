@@ -6,7 +6,7 @@ import datetime as dt
 
 import requests
 
-from tap_emarsys_registrations.auth import WsseAuthenticator, wsse_digest, wsse_header
+from tap_emarsys_registrations.emarsys.auth import WsseAuthenticator, wsse_digest, wsse_header
 from tap_emarsys_registrations.clock import Clock
 
 

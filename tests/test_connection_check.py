@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from sandbox import Sandbox, SandboxConfig
-from tap_emarsys_registrations.connection_check import probe_permissions
+from tap_emarsys_registrations.emarsys.permissions import probe_permissions
 from tap_emarsys_registrations.errors import EmarsysAPIError
 from tap_emarsys_registrations.tap import TapEmarsysRegistrations
 from tests.cli import run_cli, write_config
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from tap_emarsys_registrations.clock import Clock
-    from tap_emarsys_registrations.connection_check import PermissionReport
+    from tap_emarsys_registrations.emarsys.permissions import PermissionReport
 
 NEEDED = {"field.list", "export.contact.registrations", "export.status", "export.download"}
 

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tap_emarsys_registrations.csv_records import Layout, RecordBuilder
-from tap_emarsys_registrations.download import Body, Cursor, data_rows
+from tap_emarsys_registrations.records.csv_records import Layout, RecordBuilder
+from tap_emarsys_registrations.delivery.body import Body, Cursor, data_rows
 from tap_emarsys_registrations.errors import CSVFormatError, TruncatedDownloadError
 from tap_emarsys_registrations.fields import Field
-from tap_emarsys_registrations.timestamps import LocalTimestampConverter
+from tap_emarsys_registrations.records.timestamps import LocalTimestampConverter
 from tap_emarsys_registrations.windows import Window
 
 UTC = dt.UTC

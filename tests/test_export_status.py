@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from sandbox import Sandbox, SandboxConfig
-from tap_emarsys_registrations.export import ExportStatus, status_text
+from tap_emarsys_registrations.emarsys.exports import ExportStatus, status_text
 from tests.clocks import VirtualClock
 from tests.conftest import expected_keys, record_keys, run_tap, tap_config
 
@@ -38,7 +38,7 @@ def test_each_spelling_is_waited_out_without_a_warning_per_poll(
     )
     virtual = VirtualClock()
     with Sandbox(config, clock=virtual.time) as sb:
-        caplog.set_level(logging.DEBUG, logger="tap_emarsys_registrations.export")
+        caplog.set_level(logging.DEBUG, logger="tap_emarsys_registrations.emarsys.exports")
         run = run_tap(
             tap_config(sb, window_hours=24, poll_interval_seconds=0.2, poll_interval_max_seconds=1),
             clock=virtual.clock(),
@@ -49,7 +49,7 @@ def test_each_spelling_is_waited_out_without_a_warning_per_poll(
         polls = [e for e in sb.requests if e.method == "GET" and e.path.count("/") == 4]
         statuses = [e for e in polls if e.path.split("/")[-2] == "export"]
         assert len(statuses) >= 5  # several polls saw the running export
-    exported = [r for r in caplog.records if r.name == "tap_emarsys_registrations.export"]
+    exported = [r for r in caplog.records if r.name == "tap_emarsys_registrations.emarsys.exports"]
     assert [r for r in exported if r.levelno >= logging.WARNING] == []
     spelled = [r for r in exported if "spells the status" in r.getMessage()]
     assert len(spelled) == (1 if spelling == "in_progress" else 0)

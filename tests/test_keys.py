@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tap_emarsys_registrations.csv_records import Layout, RecordBuilder
+from tap_emarsys_registrations.records.csv_records import Layout, RecordBuilder
 from tap_emarsys_registrations.errors import CSVFormatError
 from tap_emarsys_registrations.fields import Field
 from tap_emarsys_registrations.keys import catalog_key, with_required_keys
 from tap_emarsys_registrations.tap import TapEmarsysRegistrations
-from tap_emarsys_registrations.timestamps import LocalTimestampConverter
+from tap_emarsys_registrations.records.timestamps import LocalTimestampConverter
 from tap_emarsys_registrations.windows import Window
 from tests.conftest import UTC, VIENNA, expected_keys, record_keys, run_tap, tap_config
 

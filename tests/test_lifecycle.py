@@ -19,14 +19,14 @@ import pytest
 import requests
 
 from sandbox import Sandbox, SandboxConfig
-from tap_emarsys_registrations.connection import connect
+from tap_emarsys_registrations.emarsys.connection import connect
 from tap_emarsys_registrations.errors import (
     EmarsysAPIError,
     ExportFailedError,
     ExportTimeoutError,
 )
-from tap_emarsys_registrations.export import ExportJobs, ExportRequest, PollPolicy
-from tap_emarsys_registrations.settings import Settings
+from tap_emarsys_registrations.emarsys.exports import ExportJobs, ExportRequest, PollPolicy
+from tap_emarsys_registrations.settings.tap_settings import Settings
 from tests.clocks import FAST_CLOCK, VirtualClock
 from tests.conftest import UTC, VIENNA, expected_keys, record_keys, run_tap, tap_config
 

@@ -18,8 +18,8 @@ from singer_sdk.exceptions import ConfigValidationError
 from sandbox import Sandbox, SandboxConfig
 from sandbox.fields import exportable_ids
 from tap_emarsys_registrations.errors import ExportTimeoutError, RemoteServerError
-from tap_emarsys_registrations.export import ExportRequest
-from tap_emarsys_registrations.settings import Settings
+from tap_emarsys_registrations.emarsys.exports import ExportRequest
+from tap_emarsys_registrations.settings.tap_settings import Settings
 from tap_emarsys_registrations.tap import TapEmarsysRegistrations
 from tests.cli import run_cli, write_config
 from tests.conftest import expected_keys, record_keys, run_tap, tap_config

@@ -11,8 +11,8 @@ import pytest
 
 from sandbox import Sandbox, SandboxConfig
 from sandbox.fields import exportable_ids
-from tap_emarsys_registrations.paging import PagingError
-from tap_emarsys_registrations.row_count import RecordCounter, RowCaps, first_records
+from tap_emarsys_registrations.delivery.paging import PagingError
+from tap_emarsys_registrations.delivery.row_count import RecordCounter, RowCaps, first_records
 from tests.conftest import Run, expected_keys, record_keys, run_tap, tap_config
 from tests.remote_servers import HOST, PASSWORD, USER, FtpServer
 
@@ -101,7 +101,7 @@ def test_path_form_is_used_when_the_query_form_is_ignored(
     }
     with (
         _sandbox(**config) as sb,
-        caplog.at_level(logging.INFO, logger="tap_emarsys_registrations.paging"),
+        caplog.at_level(logging.INFO, logger="tap_emarsys_registrations.delivery.paging"),
     ):
         run = _run(sb, cap)
         _check_whole(sb, run)
@@ -208,7 +208,7 @@ def test_an_ftp_file_of_exactly_a_cap_is_read_whole_with_a_warning(
     (tmp_path / "exports").mkdir()
     with _sandbox(upload_retry_seconds=0.1) as sb, FtpServer(tmp_path) as ftp:
         settings = {"host": HOST, "port": ftp.port, "username": USER, "password": PASSWORD}
-        with caplog.at_level(logging.WARNING, logger="tap_emarsys_registrations.paging"):
+        with caplog.at_level(logging.WARNING, logger="tap_emarsys_registrations.delivery.paging"):
             run = _run(
                 sb, cap, distribution_method="ftp", ftp_settings={**settings, "folder": "exports"}
             )

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from sandbox import Sandbox, SandboxConfig
-from tap_emarsys_registrations.state_input import StateError
+from tap_emarsys_registrations.extraction.state_input import StateError
 from tests.cli import run_cli, write_config
 from tests.conftest import expected_keys, record_keys, run_tap, shared_token_cache, tap_config
 
@@ -165,7 +165,7 @@ def test_tolerable_state_runs_and_loses_no_row(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     original = json.dumps(state, sort_keys=True)
-    with caplog.at_level(logging.WARNING, logger="tap_emarsys_registrations.state_input"):
+    with caplog.at_level(logging.WARNING, logger="tap_emarsys_registrations.extraction.state_input"):
         run = run_tap(_config(sb), state=state)
     assert run.error is None, run.error
     assert json.dumps(state, sort_keys=True) == original  # the caller's STATE is not changed

@@ -16,11 +16,11 @@ import pytest
 import requests
 
 from sandbox import Sandbox, SandboxConfig
-from tap_emarsys_registrations.auth import OAuthClientCredentials, TokenLimitError, retry_after
-from tap_emarsys_registrations.cache_settings import parse_token_cache
+from tap_emarsys_registrations.emarsys.auth import OAuthClientCredentials, TokenLimitError, retry_after
+from tap_emarsys_registrations.settings.cache import parse_token_cache
 from tap_emarsys_registrations.clock import Clock
 from tap_emarsys_registrations.errors import ConfigError, RetriesExhaustedError
-from tap_emarsys_registrations.token_cache import (
+from tap_emarsys_registrations.emarsys.token_cache import (
     REQUESTS_FILE,
     TOKENS_FILE,
     CachedToken,
@@ -28,7 +28,7 @@ from tap_emarsys_registrations.token_cache import (
     FileTokenCache,
     MemoryTokenCache,
 )
-from tap_emarsys_registrations.token_ledger import DOCUMENTED_LIMITS, FetchLimits, next_fetch
+from tap_emarsys_registrations.emarsys.token_ledger import DOCUMENTED_LIMITS, FetchLimits, next_fetch
 from tests.conftest import run_tap, tap_config
 
 if TYPE_CHECKING:
@@ -166,7 +166,7 @@ def test_a_corrupt_cache_is_ignored_with_a_warning_and_rewritten(
     sb: Sandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture, content: bytes
 ) -> None:
     (tmp_path / TOKENS_FILE).write_bytes(content)
-    with caplog.at_level(logging.WARNING, logger="tap_emarsys_registrations.token_cache"):
+    with caplog.at_level(logging.WARNING, logger="tap_emarsys_registrations.emarsys.token_cache"):
         token = _auth(sb, FileTokenCache(tmp_path), FakeTime()).token()
     assert any(TOKENS_FILE in r.getMessage() for r in caplog.records)
     rewritten = json.loads((tmp_path / TOKENS_FILE).read_text())
@@ -178,7 +178,7 @@ def test_an_unusable_folder_keeps_the_token_in_memory(
 ) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    with caplog.at_level(logging.WARNING, logger="tap_emarsys_registrations.token_cache"):
+    with caplog.at_level(logging.WARNING, logger="tap_emarsys_registrations.emarsys.token_cache"):
         auth = _auth(sb, FileTokenCache(blocker / "cache"), FakeTime())
         assert auth.token() == auth.token()
     assert any("unusable" in r.getMessage() for r in caplog.records)
@@ -207,7 +207,7 @@ def test_a_folder_other_users_can_write_to_is_warned_about(
     shared = tmp_path / "shared"
     shared.mkdir()
     shared.chmod(0o777)
-    with caplog.at_level(logging.WARNING, logger="tap_emarsys_registrations.token_cache"):
+    with caplog.at_level(logging.WARNING, logger="tap_emarsys_registrations.emarsys.token_cache"):
         _auth(sb, FileTokenCache(shared), FakeTime()).token()
     assert any("writable by other users" in r.getMessage() for r in caplog.records)
 
@@ -235,7 +235,7 @@ def test_a_short_wait_for_the_limit_is_waited_and_logged(
         cache.record_request(_key(sb), T0 - 50.0)
         cache.record_request(_key(sb), T0 - 30.0)
     fake = FakeTime()
-    with caplog.at_level(logging.INFO, logger="tap_emarsys_registrations.auth"):
+    with caplog.at_level(logging.INFO, logger="tap_emarsys_registrations.emarsys.auth"):
         _auth(sb, cache, fake).token()
     assert fake.sleeps == [10.0]
     assert any(

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from sandbox import Sandbox, SandboxConfig
-from tap_emarsys_registrations.token_cache import (
+from tap_emarsys_registrations.emarsys.token_cache import (
     REQUESTS_FILE,
     TOKENS_FILE,
     CacheKey,

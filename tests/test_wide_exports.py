@@ -11,7 +11,7 @@ import pytest
 
 from sandbox import Sandbox, SandboxConfig
 from sandbox.fields import exportable_ids, fields_by_id
-from tap_emarsys_registrations.plan import split_fields
+from tap_emarsys_registrations.extraction.plan import split_fields
 from tests.conftest import expected_keys, record_keys, run_tap, tap_config
 
 SIXTY = sorted(exportable_ids())[:60]
