@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--lf", action="store_true", help="end CSV lines with \\n instead of \\r\\n")
     add("--framing", choices=FRAMINGS, default="content-length", help="CSV body framing")
     add("--chunk-size", type=int, default=65536, help="bytes per socket write of CSV bodies")
+    add("--download-pause", type=float, default=0.0, help="seconds after each CSV chunk")
     add("--row-cap", type=int, default=None, help="data rows per /data answer (default: no cap)")
     add(
         "--paging",
@@ -125,6 +126,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         crlf=not args.lf,
         framing=args.framing,
         chunk_size=args.chunk_size,
+        download_pause_seconds=args.download_pause,
         download_row_cap=args.row_cap,
         paging_forms=args.paging,
         header_on_every_page=not args.header_once,

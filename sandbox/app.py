@@ -44,9 +44,15 @@ _REPLY_CODE_ERRORS = ((1003, "An internal error occurred."), (2011, "Internal er
 class SandboxApp:
     """Stateful request handling for one sandbox server (shared by all handler threads)."""
 
-    def __init__(self, config: SandboxConfig) -> None:
-        """Build dataset, credential stores, limiter and export store for ``config``."""
+    def __init__(self, config: SandboxConfig, clock: Callable[[], float] | None = None) -> None:
+        """Build dataset, credential stores, limiter and export store for ``config``.
+
+        ``clock`` (epoch seconds, before ``clock_offset_seconds``) replaces the real clock
+        for tokens, WSSE, rate limits and export progress, so that a test can share one
+        virtual clock with the tap. Without it the sandbox runs on real time.
+        """
         self.config = config
+        self._clock = clock or time.time
         self.dataset = Dataset(config)
         self.faults = Faults()
         self._file_cache = (
@@ -62,7 +68,7 @@ class SandboxApp:
         limit = config.rate_limit_per_minute
         window = config.rate_limit_window_seconds
         self.limiter = RateLimiter(limit, window, self.now) if limit is not None else None
-        self.exports = ExportStore(config.export_delay_seconds)
+        self.exports = ExportStore(config.export_delay_seconds, clock or time.monotonic)
         self.log = RequestLog()
         self._routes: list[tuple[tuple[str, ...], str, str, Handler]] = [
             (("field",), "GET", "field.get", self._fields),
@@ -81,7 +87,7 @@ class SandboxApp:
 
     def now(self) -> float:
         """Return the server clock (real time plus the configured offset), epoch seconds."""
-        return time.time() + self.config.clock_offset_seconds
+        return self._clock() + self.config.clock_offset_seconds
 
     def handle(self, request: IncomingRequest) -> Reply:
         """Answer one logged request (token endpoint, /api or unknown path)."""

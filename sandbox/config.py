@@ -51,6 +51,8 @@ class SandboxConfig:
     crlf: bool = True
     framing: str = "content-length"
     chunk_size: int = 65536
+    # A slow link: the pause after each chunk of a CSV body (0 = as fast as loopback).
+    download_pause_seconds: float = 0.0
     # /data row cap and paging (see sandbox/paging.py): None = no cap; which of the
     # offset/limit forms are honoured (query, path, both, none); header on later pages.
     download_row_cap: int | None = None
@@ -89,6 +91,9 @@ class SandboxConfig:
             raise ValueError(msg)
         if self.framing not in FRAMINGS:
             msg = f"framing must be one of {FRAMINGS}, not {self.framing!r}"
+            raise ValueError(msg)
+        if self.download_pause_seconds < 0:
+            msg = "download_pause_seconds must be >= 0"
             raise ValueError(msg)
         if self.days < 0 or self.per_day < 0 or self.chunk_size < 1:
             msg = "days and per_day must be >= 0 and chunk_size >= 1"

@@ -13,6 +13,8 @@ from sandbox import vienna
 from sandbox.replies import ApiError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sandbox.config import Faults
     from sandbox.validation import ExportRequest
 
@@ -49,14 +51,16 @@ class ExportJob:
         created: float,
         delay: float,
         fail: bool,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """Create a job started at server epoch ``created``."""
+        """Create a job started at server epoch ``created``; ``clock`` measures its progress."""
         self.id = job_id
         self.body = body
         self.key = json.dumps(body, sort_keys=True, separators=(",", ":"))
         self.request = request
         self.created = created
-        self.started = time.monotonic()
+        self._clock = clock
+        self.started = clock()
         self.delay = delay
         self.fail = fail
         self.finished_at: float | None = None
@@ -76,7 +80,7 @@ class ExportJob:
 
     def status(self, faults: Faults) -> str:
         """Return the current status: scheduled, in progress, ready, done or error."""
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             if self.finished_at is not None:
                 return self._final()
@@ -99,7 +103,7 @@ class ExportJob:
             return True
         if expiry_seconds is None or self.finished_at is None:
             return False
-        return time.monotonic() - self.finished_at > expiry_seconds
+        return self._clock() - self.finished_at > expiry_seconds
 
     def awaiting_upload(self, faults: Faults) -> bool:
         """Return whether the file is built but not yet on the user's FTP/SFTP server."""
@@ -150,9 +154,10 @@ class ExportJob:
 class ExportStore:
     """All export jobs of the sandbox, with the "same export running" rule."""
 
-    def __init__(self, delay_seconds: float) -> None:
-        """Create an empty store; jobs take ``delay_seconds`` to finish."""
+    def __init__(self, delay_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        """Create an empty store; jobs take ``delay_seconds`` on ``clock`` to finish."""
         self.delay_seconds = delay_seconds
+        self._clock = clock
         self._jobs: dict[int, ExportJob] = {}
         self._next_id = FIRST_EXPORT_ID
         self._lock = threading.Lock()
@@ -180,6 +185,7 @@ class ExportStore:
                 created=now,
                 delay=self.delay_seconds,
                 fail=fail,
+                clock=self._clock,
             )
             self._jobs[job.id] = job
             self._next_id += 1

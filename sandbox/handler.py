@@ -72,6 +72,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
     """Parses requests, delegates to the app, and writes replies with the configured framing."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in separate writes; with Nagle's algorithm on, the body
+    # waits for the client's delayed ACK (about 40 ms per request on loopback).
+    disable_nagle_algorithm = True
     server_version = "EmarsysSandbox/1.0"
     sys_version = ""
 
@@ -135,6 +138,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             headers=dict(self.headers.items()),
             body=body,
             received=received,
+            server_time=self.app.now(),
         )
         app = self.app
         if url.path == PREFIX or url.path.startswith(PREFIX + "/"):
@@ -192,6 +196,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 chunk = piece if budget is None else piece[:budget]
                 if chunk:
                     self._write(chunk, chunked=chunked)
+                    if config.download_pause_seconds:
+                        time.sleep(config.download_pause_seconds)
                 if budget is not None:
                     budget -= len(chunk)
                     if budget <= 0:

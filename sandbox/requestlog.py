@@ -23,6 +23,8 @@ class RequestLogEntry:
     form_body: dict[str, str] | None
     status: int
     reply_code: int | None
+    server_time: float = 0.0
+    """The server clock (epoch seconds, see ``Sandbox(clock=...)``) when the request was read."""
 
     def as_json(self) -> dict[str, Any]:
         """Return a JSON-serialisable dict."""
@@ -70,6 +72,7 @@ class IncomingRequest:
     headers: dict[str, str]
     body: bytes
     received: float
+    server_time: float = 0.0
 
     def header(self, name: str) -> str | None:
         """Return a header value, matching the name case-insensitively."""
@@ -108,4 +111,5 @@ class IncomingRequest:
             form_body=self.form_body(),
             status=status,
             reply_code=reply_code,
+            server_time=self.server_time,
         )

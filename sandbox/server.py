@@ -10,6 +10,7 @@ from sandbox.config import Faults, SandboxConfig
 from sandbox.handler import HOST, SandboxHTTPServer
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import datetime
     from types import TracebackType
 
@@ -25,10 +26,16 @@ class Sandbox:
     ``stop()`` yourself.
     """
 
-    def __init__(self, config: SandboxConfig | None = None) -> None:
-        """Prepare (but do not start) a sandbox for ``config`` (defaults if omitted)."""
+    def __init__(
+        self, config: SandboxConfig | None = None, *, clock: Callable[[], float] | None = None
+    ) -> None:
+        """Prepare (but do not start) a sandbox for ``config`` (defaults if omitted).
+
+        ``clock`` (epoch seconds) replaces real time for tokens, WSSE timestamps, rate
+        limits and export progress, so that a test can share one virtual clock with the tap.
+        """
         self.config = config or SandboxConfig()
-        self._app = SandboxApp(self.config)
+        self._app = SandboxApp(self.config, clock)
         self._server: SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -38,7 +45,9 @@ class Sandbox:
             server = SandboxHTTPServer(self._app, self.config.port)
             thread = threading.Thread(
                 target=server.serve_forever,
-                kwargs={"poll_interval": 0.05},
+                # stop() waits for this loop to look up: a short interval keeps a
+                # sandbox per test cheap.
+                kwargs={"poll_interval": 0.01},
                 name=f"emarsys-sandbox-{server.port}",
                 daemon=True,
             )

@@ -6,7 +6,6 @@ import contextlib
 import datetime as dt
 import io
 import json
-import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -15,22 +14,22 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sandbox import Sandbox, SandboxConfig
-from tap_emarsys_registrations.clock import Clock
 from tap_emarsys_registrations.tap import DEFAULT_CAPS, TapEmarsysRegistrations
+from tests.clocks import FAST_CLOCK
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
+    from tap_emarsys_registrations.clock import Clock
     from tap_emarsys_registrations.delivery.row_count import RowCaps
+
+# tests/process_guard.py: a test that starts a process must be marked slow.
+pytest_plugins = ["pytester", "tests.process_guard"]
 
 UTC = dt.UTC
 VIENNA = ZoneInfo("Europe/Vienna")
 FIELDS = [1, 2, 3, "loyalty_points", 5002, 5003, 14, 31]
-
-# Tests never wait for real backoff: each sleep is capped at 50 ms. Rate-limit
-# waits stay correct because the gate re-checks the wall clock after sleeping.
-FAST_CLOCK = Clock(sleep=lambda seconds: time.sleep(min(seconds, 0.05)))
 
 
 @dataclass

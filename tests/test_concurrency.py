@@ -8,6 +8,7 @@ import time
 
 from sandbox import Sandbox, SandboxConfig
 from tap_emarsys_registrations.errors import ExportFailedError
+from tests.clocks import VirtualClock
 from tests.conftest import expected_keys, record_keys, run_tap, tap_config
 
 
@@ -20,8 +21,13 @@ def _posts(sb: Sandbox) -> list[list[str]]:
 
 
 def test_concurrent_exports_keep_window_order_and_the_truth() -> None:
-    with Sandbox(SandboxConfig(days=2, per_day=40, export_delay_seconds=0.4)) as sb:
-        run = run_tap(tap_config(sb, window_hours=4, max_concurrent_exports=4))
+    virtual = VirtualClock()
+    config = SandboxConfig(days=2, per_day=40, export_delay_seconds=4)
+    with Sandbox(config, clock=virtual.time) as sb:
+        run = run_tap(
+            tap_config(sb, window_hours=4, max_concurrent_exports=4, poll_interval_seconds=0.5),
+            clock=virtual.clock(),
+        )
         assert run.error is None
         starts = [r["window_start"] for r in run.records]
         assert starts == sorted(starts), "records arrive window by window, in time order"
@@ -49,8 +55,11 @@ def test_later_exports_start_before_the_first_download() -> None:
 
     Speed itself is measured side by side in benchmarks/, not asserted here.
     """
-    with Sandbox(SandboxConfig(days=1, per_day=10, export_delay_seconds=0.3)) as sb:
-        assert run_tap(tap_config(sb, window_hours=3, max_concurrent_exports=4)).error is None
+    virtual = VirtualClock()
+    config = SandboxConfig(days=1, per_day=10, export_delay_seconds=3)
+    with Sandbox(config, clock=virtual.time) as sb:
+        tap = tap_config(sb, window_hours=3, max_concurrent_exports=4, poll_interval_seconds=0.5)
+        assert run_tap(tap, clock=virtual.clock()).error is None
         log = sb.requests
         first_download = next(i for i, e in enumerate(log) if e.path.endswith("/data"))
         posts_before = [

@@ -5,10 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,9 +14,12 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from sandbox import Sandbox, SandboxConfig
 from tap_emarsys_registrations.tap import TapEmarsysRegistrations
-from tests.conftest import FAST_CLOCK, shared_token_cache, tap_config
+from tests.cli import run_cli, write_config
+from tests.clocks import FAST_CLOCK
+from tests.conftest import shared_token_cache, tap_config
 
 if TYPE_CHECKING:
+    import subprocess
     from collections.abc import Iterator
 
 REPO = Path(__file__).resolve().parents[1]
@@ -206,20 +206,7 @@ def _cli(
     *,
     debug: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    path = tmp_path / "config.json"
-    path.write_text(json.dumps(config), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
-    if debug:
-        env[ENV_PREFIX + "LOGLEVEL"] = "DEBUG"
-    return subprocess.run(
-        [sys.executable, "-m", "tap_emarsys_registrations", "--config", str(path)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    return run_cli(write_config(tmp_path, config), debug=debug)
 
 
 def _small(sb: Sandbox, **overrides: Any) -> dict[str, Any]:
@@ -229,6 +216,7 @@ def _small(sb: Sandbox, **overrides: Any) -> dict[str, Any]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(180)
 @pytest.mark.parametrize(
     ("overrides", "setting"),
     [
@@ -251,6 +239,7 @@ def test_cli_reports_a_bad_setting_in_one_line(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(180)
 def test_cli_accepts_fractional_numbers_from_a_config_file(sb: Sandbox, tmp_path: Path) -> None:
     # JSON config files are read with Decimal floats; 0.02 must be a valid interval.
     result = _cli(tmp_path, _small(sb, poll_interval_seconds=0.02, window_hours=6.0))
@@ -260,6 +249,7 @@ def test_cli_accepts_fractional_numbers_from_a_config_file(sb: Sandbox, tmp_path
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(180)
 def test_cli_wrong_client_secret_is_one_clear_line(sb: Sandbox, tmp_path: Path) -> None:
     result = _cli(tmp_path, _small(sb, client_secret="not-the-secret"))
     assert result.returncode == 1
@@ -285,6 +275,7 @@ def _secrets_seen(sb: Sandbox, config: dict[str, Any]) -> set[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(180)
 @pytest.mark.parametrize(
     ("overrides", "succeeds", "secret_kinds"),
     [

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -13,11 +11,15 @@ from sandbox import Sandbox, SandboxConfig
 from tap_emarsys_registrations.emarsys.permissions import probe_permissions
 from tap_emarsys_registrations.errors import EmarsysAPIError, TokenUnavailableError
 from tap_emarsys_registrations.tap import TapEmarsysRegistrations
-from tests.conftest import FAST_CLOCK, tap_config
+from tests.cli import run_cli, write_config
+from tests.clocks import FAST_CLOCK, VirtualClock
+from tests.conftest import tap_config
 
 if TYPE_CHECKING:
+    import subprocess
     from pathlib import Path
 
+    from tap_emarsys_registrations.clock import Clock
     from tap_emarsys_registrations.emarsys.permissions import PermissionReport
 
 NEEDED = {"field.list", "export.contact.registrations", "export.status", "export.download"}
@@ -26,15 +28,7 @@ NEEDED = {"field.list", "export.contact.registrations", "export.status", "export
 def _cli(
     tmp_path: Path, sb: Sandbox, *args: str, auth: str = "oauth", **overrides: Any
 ) -> subprocess.CompletedProcess[str]:
-    config = tmp_path / "config.json"
-    config.write_text(json.dumps(tap_config(sb, auth=auth, **overrides)))
-    return subprocess.run(
-        [sys.executable, "-m", "tap_emarsys_registrations", "--config", str(config), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_cli(write_config(tmp_path, tap_config(sb, auth=auth, **overrides)), *args)
 
 
 def _exports_started(sb: Sandbox) -> int:
@@ -44,6 +38,8 @@ def _exports_started(sb: Sandbox) -> int:
     )
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(180)
 @pytest.mark.parametrize("auth", ["oauth", "wsse"])
 def test_connection_test_passes_without_starting_an_export(tmp_path: Path, auth: str) -> None:
     with Sandbox(SandboxConfig(days=1, per_day=5, permissions=frozenset(NEEDED))) as sb:
@@ -56,10 +52,13 @@ def test_connection_test_passes_without_starting_an_export(tmp_path: Path, auth:
 
 
 def _probe(
-    sb: Sandbox, faults: dict[str, object] | None = None, **overrides: Any
+    sb: Sandbox,
+    faults: dict[str, object] | None = None,
+    clock: Clock = FAST_CLOCK,
+    **overrides: Any,
 ) -> PermissionReport:
     config = tap_config(sb, **overrides)
-    tap = TapEmarsysRegistrations(config=config, clock=FAST_CLOCK, setup_mapper=False)
+    tap = TapEmarsysRegistrations(config=config, clock=clock, setup_mapper=False)
     sb.faults.update(faults or {})
     return probe_permissions(tap.client)
 
@@ -102,22 +101,30 @@ def test_server_errors_after_retries_prove_nothing() -> None:
 
 def test_a_429_burst_is_waited_out_and_never_taken_as_proof() -> None:
     granted = frozenset(NEEDED - {"export.download"})
-    with Sandbox(SandboxConfig(days=1, per_day=5, permissions=granted)) as sb:
-        report = _probe(sb, {"too_many_requests_burst": 3, "reset_after_seconds": 0.2})
+    virtual = VirtualClock()
+    config = SandboxConfig(days=1, per_day=5, permissions=granted)
+    with Sandbox(config, clock=virtual.time) as sb:
+        faults: dict[str, object] = {"too_many_requests_burst": 3, "reset_after_seconds": 5.0}
+        report = _probe(sb, faults, clock=virtual.clock())
         assert report.missing == ["export.download"]
         assert report.unchecked == {}
-        assert sum(e.status == 429 for e in sb.requests) == 3
+        log = sb.requests
+        limited = [i for i, e in enumerate(log) if e.status == 429]
+        assert len(limited) == 3
+        for i in limited:  # each retry waited for the advertised reset
+            assert log[i + 1].server_time >= log[i].server_time + 5.0
 
 
 @pytest.mark.parametrize(
     ("fault", "value", "reason"),
-    [("drop_connections", True, "ConnectionError"), ("stall_seconds", 1.0, "Timeout")],
+    [("drop_connections", True, "ConnectionError"), ("stall_seconds", 0.3, "Timeout")],
 )
 def test_timeouts_and_dropped_connections_prove_nothing(
     fault: str, value: object, reason: str
 ) -> None:
     with Sandbox(SandboxConfig(days=1, per_day=5)) as sb:
-        report = _probe(sb, {fault: value}, request_timeout_seconds=0.2)
+        # A stalled reply never comes within the 0.05 s timeout, however busy the machine.
+        report = _probe(sb, {fault: value}, request_timeout_seconds=0.05)
         assert sorted(report.unchecked) == sorted(NEEDED)
         assert all(reason in r for r in report.unchecked.values()), report.unchecked
         assert report.missing == []
@@ -142,6 +149,7 @@ def test_bad_credentials_fail_outright() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(180)
 @pytest.mark.parametrize(
     ("faults", "reason"),
     [
@@ -167,6 +175,7 @@ def test_cli_connection_test_fails_in_one_line_when_nothing_can_be_checked(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(180)
 def test_cli_connection_test_passes_after_a_429_burst(tmp_path: Path) -> None:
     with Sandbox(SandboxConfig(days=1, per_day=5)) as sb:
         sb.faults.update({"too_many_requests_burst": 3, "reset_after_seconds": 0.5})
@@ -176,6 +185,8 @@ def test_cli_connection_test_passes_after_a_429_burst(tmp_path: Path) -> None:
         assert sum(e.status == 429 for e in sb.requests) == 3
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(180)
 def test_missing_permissions_are_named(tmp_path: Path) -> None:
     granted = frozenset(NEEDED - {"export.download", "export.contact.registrations"})
     with Sandbox(SandboxConfig(days=1, per_day=5, permissions=granted)) as sb:
@@ -186,6 +197,8 @@ def test_missing_permissions_are_named(tmp_path: Path) -> None:
         assert not sb.export_jobs
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(180)
 def test_schema_test_writes_the_schema_and_starts_no_export(tmp_path: Path) -> None:
     with Sandbox(SandboxConfig(days=1, per_day=5)) as sb:
         result = _cli(tmp_path, sb, "--test=schema")

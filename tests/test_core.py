@@ -18,7 +18,8 @@ from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
 from sandbox import Sandbox, SandboxConfig
 from tap_emarsys_registrations.tap import TapEmarsysRegistrations
-from tests.conftest import FAST_CLOCK, tap_config
+from tests.clocks import FAST_CLOCK
+from tests.conftest import tap_config
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,12 +67,14 @@ def _check_jsonschema(*args: str | Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_meltano_yml_passes_meltanos_schema() -> None:
     result = _check_jsonschema("--builtin-schema", "vendor.meltano", ROOT / "meltano.yml")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ok -- validation done" in result.stdout
 
 
+@pytest.mark.slow
 def test_meltanos_schema_rejects_a_broken_project(tmp_path: Path) -> None:
     project = yaml.safe_load((ROOT / "meltano.yml").read_text())
     project["plugins"]["extractors"][0]["capabilities"] = "state"  # must be a list
@@ -158,6 +161,7 @@ def _run_script(hub: Path, definition: dict[str, Any], tmp_path: Path) -> tuple[
     return result.returncode, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_the_hub_check_script_resolves_the_schemas_and_reports_each_problem(
     tmp_path: Path,
 ) -> None:
@@ -176,6 +180,7 @@ def test_the_hub_check_script_resolves_the_schemas_and_reports_each_problem(
     assert output.startswith("plugin.yml: settings/1/kind: 'secret' is not one of"), output
 
 
+@pytest.mark.slow
 def test_the_hub_check_script_refuses_a_folder_without_the_schemas(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, str(SCRIPT), str(tmp_path)], capture_output=True, text=True, check=False

@@ -48,6 +48,8 @@ def _package_sources() -> set[str]:
     }
 
 
+@pytest.mark.slow  # builds the sdist and wheel in a subprocess
+@pytest.mark.timeout(600)
 def test_twine_check_strict_passes(dist: Dist) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "twine", "check", "--strict", str(dist.sdist), str(dist.wheel)],
@@ -59,6 +61,8 @@ def test_twine_check_strict_passes(dist: Dist) -> None:
     assert result.stdout.count("PASSED") == 2, result.stdout
 
 
+@pytest.mark.slow  # builds the sdist and wheel in a subprocess
+@pytest.mark.timeout(600)
 def test_wheel_holds_the_package_its_license_and_py_typed_and_nothing_else(dist: Dist) -> None:
     with zipfile.ZipFile(dist.wheel) as zf:
         names = set(zf.namelist())
@@ -71,6 +75,8 @@ def test_wheel_holds_the_package_its_license_and_py_typed_and_nothing_else(dist:
     assert b"Apache License" in (ROOT / "LICENSE").read_bytes()
 
 
+@pytest.mark.slow  # builds the sdist and wheel in a subprocess
+@pytest.mark.timeout(600)
 def test_wheel_metadata_is_what_pyproject_declares(metadata: Message) -> None:
     project = pyproject()["project"]
     assert metadata["Name"] == project["name"]
@@ -87,6 +93,8 @@ def test_wheel_metadata_is_what_pyproject_declares(metadata: Message) -> None:
     assert "backoff" not in {requirement_key(r)[0] for r in runtime}
 
 
+@pytest.mark.slow  # builds the sdist and wheel in a subprocess
+@pytest.mark.timeout(600)
 def test_wheel_names_the_console_entry_point(dist: Dist) -> None:
     entry_points = wheel_file(dist.wheel, ".dist-info/entry_points.txt").decode()
     scripts = pyproject()["project"]["scripts"]
@@ -96,6 +104,8 @@ def test_wheel_names_the_console_entry_point(dist: Dist) -> None:
     assert "tap-emarsys-registrations" in scripts
 
 
+@pytest.mark.slow  # builds the sdist and wheel in a subprocess
+@pytest.mark.timeout(600)
 def test_sdist_holds_what_the_wheel_is_built_from_and_no_development_files(dist: Dist) -> None:
     names = set(sdist_names(dist.sdist))
     assert _package_sources() <= names
@@ -120,6 +130,8 @@ def test_the_version_is_written_once() -> None:
     assert written == [f"{PACKAGE}/__init__.py"]
 
 
+@pytest.mark.slow  # builds the sdist and wheel in a subprocess
+@pytest.mark.timeout(600)
 def test_plugin_definition_installs_this_distribution(metadata: Message) -> None:
     definition = yaml.safe_load((ROOT / "plugin.yml").read_text())
     assert definition["pip_url"] == metadata["Name"]

@@ -11,8 +11,8 @@ from singer_sdk.exceptions import ConfigValidationError
 from sandbox import Sandbox, SandboxConfig
 from sandbox.contactlists import in_contact_list
 from tap_emarsys_registrations.tap import TapEmarsysRegistrations
+from tests.clocks import FAST_CLOCK
 from tests.conftest import (
-    FAST_CLOCK,
     UTC,
     VIENNA,
     run_tap,

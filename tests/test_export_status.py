@@ -9,6 +9,7 @@ import pytest
 
 from sandbox import Sandbox, SandboxConfig
 from tap_emarsys_registrations.emarsys.exports import ExportStatus, status_text
+from tests.clocks import VirtualClock
 from tests.conftest import expected_keys, record_keys, run_tap, tap_config
 
 SPELLINGS = ["in progress", "in_progress"]
@@ -33,11 +34,15 @@ def test_each_spelling_is_waited_out_without_a_warning_per_poll(
     spelling: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     config = SandboxConfig(
-        days=1, per_day=20, export_delay_seconds=0.9, in_progress_spelling=spelling
+        days=1, per_day=20, export_delay_seconds=9, in_progress_spelling=spelling
     )
-    with Sandbox(config) as sb:
+    virtual = VirtualClock()
+    with Sandbox(config, clock=virtual.time) as sb:
         caplog.set_level(logging.DEBUG, logger="tap_emarsys_registrations.emarsys.exports")
-        run = run_tap(tap_config(sb, window_hours=24))
+        run = run_tap(
+            tap_config(sb, window_hours=24, poll_interval_seconds=0.2, poll_interval_max_seconds=1),
+            clock=virtual.clock(),
+        )
         assert run.error is None, run.error
         end = sb.config.start + dt.timedelta(days=1)
         assert record_keys(run) == expected_keys(sb, sb.config.start, end)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import logging
 import math
 import re
@@ -27,7 +28,8 @@ from tap_emarsys_registrations.errors import (
 )
 from tap_emarsys_registrations.poll import PollPolicy
 from tap_emarsys_registrations.settings.tap_settings import Settings
-from tests.conftest import FAST_CLOCK, UTC, VIENNA, expected_keys, record_keys, run_tap, tap_config
+from tests.clocks import FAST_CLOCK, VirtualClock
+from tests.conftest import UTC, VIENNA, expected_keys, record_keys, run_tap, tap_config
 
 if TYPE_CHECKING:
     from sandbox import RequestLogEntry
@@ -81,10 +83,15 @@ def _assert_truth_without_duplicates(run: Run, sb: Sandbox) -> None:
 def test_export_is_polled_through_its_statuses_until_done(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    delay = 0.3
-    with Sandbox(SandboxConfig(days=2, per_day=20, export_delay_seconds=delay)) as sb:
+    delay = 3.0  # seconds on the clock the tap and the sandbox share
+    virtual = VirtualClock()
+    config = SandboxConfig(days=2, per_day=20, export_delay_seconds=delay)
+    with Sandbox(config, clock=virtual.time) as sb:
         with caplog.at_level(logging.INFO):
-            run = run_tap(tap_config(sb, window_hours=24))
+            run = run_tap(
+                tap_config(sb, window_hours=24, poll_interval_seconds=0.2),
+                clock=virtual.clock(),
+            )
         assert run.error is None
         _assert_truth_without_duplicates(run, sb)
         jobs = sb.export_jobs
@@ -96,11 +103,11 @@ def test_export_is_polled_through_its_statuses_until_done(
             assert len(polls) > 1, f"export {job.id} was polled only {len(polls)} time(s)"
             assert all(p.status == 200 and p.reply_code == 0 for p in polls)
             # The first poll saw the job unfinished, the last one saw it done.
-            assert polls[0].time - post.time < delay
-            assert polls[-1].time - post.time >= delay
+            assert polls[0].server_time - post.server_time < delay
+            assert polls[-1].server_time - post.server_time >= delay
             downloads = [e for e in log if e.path == f"/api/v3/export/{job.id}/data"]
             assert [d.status for d in downloads] == [200], "downloaded only once, after done"
-            assert downloads[0].time >= polls[-1].time
+            assert downloads[0].server_time >= polls[-1].server_time
         statuses = re.findall(r"export status '([^']+)'", caplog.text)
         assert statuses.count("done") == 2
         assert {"scheduled", "in progress"} <= set(statuses)
@@ -158,11 +165,13 @@ def test_rerun_after_a_failed_export_returns_the_truth() -> None:
 
 
 def test_export_timeout_keeps_the_export_id_in_state() -> None:
-    with Sandbox(SandboxConfig(days=1, per_day=10)) as sb:
+    virtual = VirtualClock()
+    with Sandbox(SandboxConfig(days=1, per_day=10), clock=virtual.time) as sb:
         sb.faults.never_finish = True
-        started = time.monotonic()
-        run = run_tap(tap_config(sb, export_timeout_seconds=0.5))
-        took = time.monotonic() - started
+        config = tap_config(
+            sb, export_timeout_seconds=60, poll_interval_seconds=2, poll_interval_max_seconds=10
+        )
+        run = run_tap(config, clock=virtual.clock())
         assert isinstance(run.error, ExportTimeoutError)
         assert "export_timeout_seconds" in str(run.error)
         [job] = sb.export_jobs
@@ -170,19 +179,25 @@ def test_export_timeout_keeps_the_export_id_in_state() -> None:
         assert _pending_ids(run) == [job.id]
         assert str(job.id) in str(run.error)
         polls = [e for e in sb.requests if e.path == f"/api/v3/export/{job.id}"]
-        assert polls[-1].time - polls[0].time >= 0.3, "it waited for most of the timeout"
-        assert took < 3
+        assert polls[-1].server_time - polls[0].server_time >= 40, "it waited most of the timeout"
+        # It gave up at the deadline: no sleep past it, and polls at the backed-off interval.
+        assert 40 <= virtual.slept <= 60
+        assert len(polls) <= 60 / 2 + 1
 
 
 def test_rerun_reuses_the_export_id_saved_in_state() -> None:
-    with Sandbox(SandboxConfig(days=1, per_day=25, export_delay_seconds=1.5)) as sb:
-        config = tap_config(sb, export_timeout_seconds=0.3)
-        first = run_tap(config)
+    virtual = VirtualClock()
+    sandbox_config = SandboxConfig(days=1, per_day=25, export_delay_seconds=15)
+    with Sandbox(sandbox_config, clock=virtual.time) as sb:
+        config = tap_config(sb, export_timeout_seconds=3, poll_interval_seconds=0.5)
+        first = run_tap(config, clock=virtual.clock())
         assert isinstance(first.error, ExportTimeoutError)
         saved = _pending_ids(first)
         assert len(saved) == 1
         [post] = _export_posts(sb)
-        second = run_tap(config | {"export_timeout_seconds": 20}, state=first.last_state)
+        second = run_tap(
+            config | {"export_timeout_seconds": 60}, state=first.last_state, clock=virtual.clock()
+        )
         assert second.error is None
         window = _body(post)["time_range"]
         same_window = [e for e in _export_posts(sb) if _body(e)["time_range"] == window]
@@ -195,10 +210,16 @@ def test_rerun_reuses_the_export_id_saved_in_state() -> None:
 
 
 def test_identical_running_export_4001_is_waited_out() -> None:
-    with Sandbox(SandboxConfig(days=1, per_day=25, export_delay_seconds=1.0)) as sb:
-        first = run_tap(tap_config(sb, export_timeout_seconds=0.2))
+    virtual = VirtualClock()
+    config = SandboxConfig(days=1, per_day=25, export_delay_seconds=10)
+    with Sandbox(config, clock=virtual.time) as sb:
+        first = run_tap(tap_config(sb, export_timeout_seconds=2), clock=virtual.clock())
         assert isinstance(first.error, ExportTimeoutError)
-        second = run_tap(tap_config(sb), state=None)
+        second = run_tap(
+            tap_config(sb, poll_interval_seconds=0.5, export_timeout_seconds=60),
+            state=None,
+            clock=virtual.clock(),
+        )
         assert second.error is None
         busy = [e for e in sb.requests if e.reply_code == 4001]
         assert busy
@@ -267,22 +288,23 @@ def test_expired_export_410_is_exported_again() -> None:
 
 
 def test_429_waits_for_the_advertised_reset() -> None:
-    with Sandbox(SandboxConfig(days=1, per_day=25)) as sb:
+    virtual = VirtualClock()
+    with Sandbox(SandboxConfig(days=1, per_day=25), clock=virtual.time) as sb:
         sb.faults.too_many_requests_burst = 3
-        sb.faults.reset_after_seconds = 1.0
-        wall_minus_monotonic = time.time() - time.monotonic()
-        run = run_tap(tap_config(sb))
+        sb.faults.reset_after_seconds = 5.0
+        run = run_tap(tap_config(sb), clock=virtual.clock())
         assert run.error is None
         log = sb.requests
         limited = [i for i, e in enumerate(log) if e.status == 429]
         assert len(limited) == 3
         for i in limited:
-            # X-RateLimit-Reset = ceil(server time + 1 s); the server read its clock at or
+            # X-RateLimit-Reset = ceil(server time + 5 s); the server read its clock at or
             # after the logged arrival, so this is a lower bound of the advertised reset.
-            reset = math.ceil(log[i].time + wall_minus_monotonic + 1.0)
+            reset = math.ceil(log[i].server_time + 5.0)
             following = log[i + 1]
-            assert following.time + wall_minus_monotonic >= reset - 0.02
-            assert following.time - log[i].time >= 0.5
+            assert following.server_time >= reset, "the next request waited for the reset"
+            assert following.server_time - log[i].server_time < 5.0 + 1.5, "and no longer"
+        assert virtual.slept >= 3 * 5.0
         _assert_truth_without_duplicates(run, sb)
 
 
@@ -314,29 +336,32 @@ def test_5xx_is_retried_each_time_with_a_fresh_wsse_nonce() -> None:
 def test_oauth_token_expiring_mid_run_is_refreshed(
     workers: int, window_hours: int, windows: int
 ) -> None:
-    # Tokens that live 1s are fetched far more often than Emarsys allows: the
-    # sandbox's token-fetch limits are off, and the tap's own waits are cut short
-    # by FAST_CLOCK.
-    config = SandboxConfig(
-        days=2,
-        per_day=20,
-        token_ttl_seconds=1,
-        export_delay_seconds=0.4,
-        token_limit_per_minute=None,
-        token_limit_per_hour=None,
-    )
-    with Sandbox(config) as sb:
-        started = time.monotonic()
+    # Tokens live 60 s on the clock the tap and the sandbox share, and exports take 30 s
+    # of it, so the run outlives several tokens within Emarsys' token-fetch limits. The
+    # refresh margin is a tenth of the lifetime (6 s): more than the 1 s that the other
+    # workers' polls can move the shared clock on between a check and its request.
+    virtual = VirtualClock()
+    config = SandboxConfig(days=2, per_day=20, token_ttl_seconds=60, export_delay_seconds=30)
+    with Sandbox(config, clock=virtual.time) as sb:
         run = run_tap(
-            tap_config(sb, window_hours=window_hours, max_concurrent_exports=workers),
+            tap_config(
+                sb,
+                window_hours=window_hours,
+                max_concurrent_exports=workers,
+                poll_interval_seconds=1,
+                poll_interval_max_seconds=1,
+                export_timeout_seconds=120,
+            ),
+            clock=virtual.clock(),
         )
-        assert time.monotonic() - started > 1.2, "the run outlives the first token"
         assert run.error is None
         assert len(_export_posts(sb)) == windows
         _assert_truth_without_duplicates(run, sb)
         token_posts = [e for e in sb.requests if e.path == sb.config.token_path]
-        assert len(token_posts) >= 2
+        assert len(token_posts) >= 2, "the run outlives the first token"
         assert all(e.method == "POST" and e.status == 200 for e in token_posts)
+        gaps = [b.server_time - a.server_time for a, b in itertools.pairwise(token_posts)]
+        assert all(50 <= gap < 60 for gap in gaps), f"refreshed within the margin: {gaps}"
         assert not [e for e in sb.requests if e.status == 401], "refreshed before it expired"
         bearers = {_header(e, "Authorization") for e in sb.requests if e.path.startswith("/api/")}
         assert len(bearers) >= 2

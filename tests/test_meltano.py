@@ -29,7 +29,8 @@ MELTANO = Path(os.environ.get("MELTANO_BIN", REPO / ".venv-meltano" / "bin" / "m
 START = dt.datetime(2024, 3, 29, tzinfo=UTC)
 STATE_ID = "sandbox:tap-emarsys-registrations-to-target-postgres"
 
-pytestmark = pytest.mark.slow
+# meltano install runs within 600 s
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 class Project:

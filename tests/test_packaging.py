@@ -6,7 +6,10 @@ import importlib.metadata
 import subprocess
 import sys
 
+import pytest
 
+
+@pytest.mark.slow
 def test_pip_check_is_clean() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "pip", "check"], capture_output=True, text=True, check=False

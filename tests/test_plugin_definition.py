@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from tap_emarsys_registrations.tap import TapEmarsysRegistrations
@@ -39,6 +40,7 @@ def _extractor(path: Path) -> dict[str, Any]:
     return data  # type: ignore[no-any-return]
 
 
+@pytest.mark.slow
 def test_generated_files_are_up_to_date() -> None:
     result = subprocess.run(
         [sys.executable, "scripts/plugin_definition.py", "--check"],
@@ -69,6 +71,7 @@ def test_capabilities_are_the_real_ones() -> None:
         assert set(_extractor(path)["capabilities"]) == capabilities
 
 
+@pytest.mark.slow
 def test_readme_settings_table_is_the_about_output() -> None:
     about = subprocess.run(
         [sys.executable, "-m", "tap_emarsys_registrations", "--about", "--format=markdown"],

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +21,7 @@ from tap_emarsys_registrations.emarsys.exports import ExportRequest
 from tap_emarsys_registrations.errors import ExportTimeoutError, RemoteServerError
 from tap_emarsys_registrations.settings.tap_settings import Settings
 from tap_emarsys_registrations.tap import TapEmarsysRegistrations
+from tests.cli import run_cli, write_config
 from tests.conftest import expected_keys, record_keys, run_tap, tap_config
 from tests.remote_servers import HOST, PASSWORD, USER, FtpServer, SftpServer, self_signed_cert
 
@@ -151,6 +149,7 @@ def test_ftps_certificate_that_is_not_trusted_fails_in_one_line(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(180)
 def test_cli_rejected_password_is_one_line_without_the_password(
     sb: Sandbox, ftp: FtpServer, tmp_path: Path
 ) -> None:
@@ -158,18 +157,7 @@ def test_cli_rejected_password_is_one_line_without_the_password(
     config = remote_config(
         sb, "ftp", ftp.port, end_date=(sb.config.start + dt.timedelta(hours=12)).isoformat()
     )
-    path = tmp_path / "config.json"
-    path.write_text(json.dumps(config), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_EMARSYS_REGISTRATIONS_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "tap_emarsys_registrations", "--config", str(path)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env | {"TAP_EMARSYS_REGISTRATIONS_LOGLEVEL": "DEBUG"},
-        timeout=60,
-        check=False,
-    )
+    result = run_cli(write_config(tmp_path, config), debug=True)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert PASSWORD not in result.stdout + result.stderr

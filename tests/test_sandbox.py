@@ -25,6 +25,7 @@ import requests
 from sandbox import Faults, Sandbox, SandboxConfig, TruthRow, render_value
 from sandbox.auth import wsse_digest, wsse_header
 from sandbox.values import LONG_TEXT
+from tests.clocks import VirtualClock
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -171,14 +172,15 @@ def test_wsse_rejections(sb: Sandbox) -> None:
 
 def test_server_clock_offset_and_token_expiry() -> None:
     config = SandboxConfig(clock_offset_seconds=900, token_ttl_seconds=0.5)
-    with Sandbox(config) as sandbox, Api(sandbox) as api:
+    virtual = VirtualClock()
+    with Sandbox(config, clock=virtual.time) as sandbox, Api(sandbox) as api:
         assert api.call("GET", "field").status_code == 200
         assert wsse_get(sandbox, wsse())["replyCode"] == 1
         assert wsse_get(sandbox, wsse(now_created(900)))["replyCode"] == 0
         date = requests.get(f"{sandbox.base_url}/_sandbox/health").headers["Date"]
         skew = (parsedate_to_datetime(date) - datetime.now(UTC)).total_seconds()
         assert 890 < skew < 910
-        time.sleep(0.6)
+        virtual.sleep(0.6)
         assert api.call("GET", "field").json() == UNAUTHORIZED
 
 
@@ -223,7 +225,11 @@ def test_payload_language_and_id_forms(api: Api) -> None:
 
 def test_identical_running_export_is_refused_and_status_progresses() -> None:
     config = SandboxConfig(export_delay_seconds=0.9)
-    with Sandbox(config) as sandbox, Api(sandbox, "v2") as api:  # v2 + WSSE for the whole flow
+    virtual = VirtualClock()
+    with (
+        Sandbox(config, clock=virtual.time) as sandbox,
+        Api(sandbox, "v2") as api,
+    ):  # v2 + WSSE for the whole flow
         export_id = api.export()
         again = api.call("POST", "contact/getregistrations", json=body())
         assert (again.status_code, again.json()["replyCode"]) == (400, 4001)
@@ -234,7 +240,7 @@ def test_identical_running_export_is_refused_and_status_progresses() -> None:
             assert (data["id"], data["type"]) == (str(export_id), "Registrations")
             assert (data["file_name"] is None) == (data["status"] != "done")
             seen.append(data["status"])
-            time.sleep(0.05)
+            virtual.sleep(0.05)
         assert list(dict.fromkeys(seen)) == ["scheduled", "in progress", "ready", "done"]
         datetime.strptime(data["created"], "%Y-%m-%d %H:%M:%S")  # noqa: DTZ007
         assert api.export() > export_id  # the finished twin no longer blocks
@@ -300,11 +306,12 @@ def test_dst_and_dataset_shape(sb: Sandbox) -> None:
 
 def test_expiry_and_expire_now() -> None:
     config = SandboxConfig(per_day=5, export_expiry_seconds=0.5)
-    with Sandbox(config) as sandbox, Api(sandbox) as api:
+    virtual = VirtualClock()
+    with Sandbox(config, clock=virtual.time) as sandbox, Api(sandbox) as api:
         export_id = api.export()
         assert api.status(export_id)["status"] == "done"
         assert api.call("GET", f"export/{export_id}/data").status_code == 200
-        time.sleep(0.6)
+        virtual.sleep(0.6)
         gone = api.call("GET", f"export/{export_id}/data")
         assert (gone.status_code, gone.json()["replyCode"]) == (410, 4003)
         assert api.status(export_id)["status"] == "done"
@@ -419,6 +426,7 @@ def test_request_log_and_control_endpoints(api: Api, sb: Sandbox) -> None:
     assert set(truth[0]["values"]) == {"1", "3"}
 
 
+@pytest.mark.slow
 def test_cli_serves_until_sigterm() -> None:
     command = [sys.executable, "-m", "sandbox", "--port", "0", "--per-day", "5"]
     root = Path(__file__).resolve().parents[1]

@@ -12,6 +12,7 @@ import pytest
 
 from sandbox import Sandbox, SandboxConfig
 from tap_emarsys_registrations.errors import ExportFailedError
+from tests.clocks import VirtualClock
 from tests.conftest import (
     VIENNA,
     Run,
@@ -210,11 +211,18 @@ def test_hourly_windows_emit_each_on_the_hour_registration_once() -> None:
 
 
 def test_saved_export_for_a_different_request_is_not_reused() -> None:
-    with Sandbox(SandboxConfig(days=1, per_day=25, export_delay_seconds=0.6)) as sb:
-        first = run_tap(tap_config(sb, contact_fields=[1, 2, 3], export_timeout_seconds=0.1))
+    virtual = VirtualClock()  # the first export outlives the first run's timeout, always
+    with Sandbox(
+        SandboxConfig(days=1, per_day=25, export_delay_seconds=6), clock=virtual.time
+    ) as sb:
+        config = tap_config(sb, poll_interval_seconds=0.5, export_timeout_seconds=60)
+        first = run_tap(
+            config | {"contact_fields": [1, 2, 3], "export_timeout_seconds": 1},
+            clock=virtual.clock(),
+        )
         assert first.error is not None
         [saved] = _stream_state(first.last_state)["pending_exports"].values()
-        second = run_tap(tap_config(sb), state=first.last_state)
+        second = run_tap(config, state=first.last_state, clock=virtual.clock())
         assert second.error is None
         jobs = sb.export_jobs
         assert len(jobs) == 2

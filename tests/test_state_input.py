@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import subprocess
-import sys
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -14,9 +12,11 @@ import pytest
 
 from sandbox import Sandbox, SandboxConfig
 from tap_emarsys_registrations.extraction.state_input import StateError
+from tests.cli import run_cli, write_config
 from tests.conftest import expected_keys, record_keys, run_tap, shared_token_cache, tap_config
 
 if TYPE_CHECKING:
+    import subprocess
     from collections.abc import Iterator
     from pathlib import Path
 
@@ -120,7 +120,7 @@ TOLERATED = [
 
 @pytest.fixture(scope="module", autouse=True)
 def token_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The module's tests share one sandbox, so they share one token cache too."""
+    """The module's runs share the module's sandbox, and so its token."""
     yield from shared_token_cache(tmp_path_factory)
 
 
@@ -185,22 +185,13 @@ def test_tolerable_state_runs_and_loses_no_row(
 
 
 def _cli(tmp_path: Path, sb: Sandbox, state_text: str) -> subprocess.CompletedProcess[str]:
-    config = tmp_path / "config.json"
-    config.write_text(json.dumps(_config(sb)))
     state = tmp_path / "state.json"
     state.write_text(state_text)
-    command = [sys.executable, "-m", "tap_emarsys_registrations", "--config", str(config)]
-    command += ["--state", str(state)]
-    return subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_cli(write_config(tmp_path, _config(sb)), "--state", str(state))
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(180)
 @pytest.mark.parametrize(
     ("text", "problem"),
     [

@@ -38,7 +38,8 @@ from tests.postgres import Postgres
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-pytestmark = pytest.mark.slow
+# a tap and a target process, waited up to 120 s and 300 s
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 START = dt.datetime(2024, 3, 29, tzinfo=UTC)
 DAY = dt.timedelta(days=1)

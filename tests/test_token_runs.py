@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import stat
 import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -28,16 +25,17 @@ from tap_emarsys_registrations.emarsys.token_cache import (
     CacheKey,
     FileTokenCache,
 )
+from tests.cli import REPO, TAP, cli_env, run_cli
 from tests.conftest import tap_config
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
+    from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-TAP = [sys.executable, "-m", "tap_emarsys_registrations"]
 LIMIT_TEXT = "2 token requests a minute and 10 an hour per client_id"
 
-pytestmark = pytest.mark.slow
+# several CLI runs of up to 60-90 s each
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 @pytest.fixture
@@ -60,20 +58,11 @@ def _command(config: Path, args: Sequence[str]) -> list[str]:
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_EMARSYS_REGISTRATIONS_")}
-    return env | {"TAP_EMARSYS_REGISTRATIONS_LOGLEVEL": "DEBUG"}
+    return cli_env(debug=True)
 
 
 def _run(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        _command(config, args),
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=_env(),
-        timeout=60,
-        check=False,
-    )
+    return run_cli(config, *args, debug=True)
 
 
 def _parallel(config: Path, count: int) -> list[tuple[int, str, str]]:

@@ -26,7 +26,8 @@ from tests.distribution import ROOT, build, pyproject, requirement_key, source_v
 if TYPE_CHECKING:
     from sandbox import Sandbox
 
-pytestmark = pytest.mark.slow
+# pip installs the wheel, within 600 s a step
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 # Run inside the user's venv: every installed distribution must be reachable from the
 # tap's own requirements (markers evaluated there), so nothing else came along.

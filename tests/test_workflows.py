@@ -53,6 +53,8 @@ def _check_jsonschema(schema: str, *paths: Path) -> subprocess.CompletedProcess[
 
 
 # GitHub's workflow schema, and check-jsonschema's rule that every job has a timeout.
+@pytest.mark.slow
+@pytest.mark.timeout(300)
 @pytest.mark.parametrize(
     "schema", ["vendor.github-workflows", "custom.github-workflows-require-timeout"]
 )
@@ -62,6 +64,8 @@ def test_workflows_pass_the_workflow_schemas(schema: str) -> None:
     assert "ok -- validation done" in result.stdout
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_dependabot_config_passes_its_schema_and_updates_the_actions() -> None:
     path = ROOT / ".github" / "dependabot.yml"
     result = _check_jsonschema("vendor.dependabot", path)
@@ -70,6 +74,8 @@ def test_dependabot_config_passes_its_schema_and_updates_the_actions() -> None:
     assert ecosystems == ["github-actions"]
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_a_job_without_a_timeout_is_refused(tmp_path: Path) -> None:
     data = _workflow("release.yml")
     del data["jobs"]["publish"]["timeout-minutes"]
@@ -79,12 +85,16 @@ def test_a_job_without_a_timeout_is_refused(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stdout + result.stderr
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_zizmor_finds_nothing() -> None:
     result = _zizmor(ROOT / ".github")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No findings" in result.stdout
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_zizmor_flags_an_unpinned_action_and_an_injected_expression(tmp_path: Path) -> None:
     data = _workflow("test.yml")
     steps = data["jobs"]["test"]["steps"]
