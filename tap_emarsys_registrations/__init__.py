@@ -2,4 +2,4 @@
 
 # The only place the version is written: hatch reads it into the package metadata,
 # and `--about` reports the metadata.
-__version__ = "0.1.0"
+__version__ = "0.2.0"
