@@ -121,8 +121,9 @@ def cycles(modules: dict[str, str]) -> list[list[str]]:
 
 
 def test_every_module_has_a_layer() -> None:
-    for module in package_modules():
-        layer(module)
+    layers = {module: layer(module) for module in package_modules()}
+    assert set(layers.values()) == set(range(len(SUBPACKAGES) + 2)), "every layer is used"
+    assert {m.split(".")[0] for m in layers if "." in m} == set(SUBPACKAGES)
 
 
 def test_imports_run_one_way() -> None:

@@ -199,6 +199,8 @@ def test_pages_with_a_bom_and_lf_line_ends(header_on_every_page: bool) -> None:
     with _sandbox(download_row_cap=10, paging_forms="path", **config) as sb:
         run = _run(sb, 10)
         _check_whole(sb, run)
+        # Paged past the BOM and the repeated header: the path form, one page per 10 rows.
+        assert [_page(e) for e in _downloads(sb)] == ["", "query", *["path"] * (ROWS // 10)]
 
 
 @pytest.mark.parametrize(("cap", "warned"), [(ROWS, 1), (ROWS - 1, 0)])
