@@ -78,7 +78,8 @@ class TapEmarsysRegistrations(Tap):
         super().__init__(*args, **kwargs)
 
     # The SDK parses ``--state PATH`` with a bare json.loads, so a file that is
-    # not JSON ends in a traceback. The text is checked here and handed on.
+    # not JSON ends in a traceback. The text is checked here and handed on; its
+    # content is checked in __init__, like a STATE given in-process.
     @override
     @classmethod
     def invoke(  # type: ignore[override]
@@ -92,7 +93,7 @@ class TapEmarsysRegistrations(Tap):
     ) -> None:
         if state is not None:
             parsed = parse_state_text(state.read(), getattr(state, "name", "--state"))
-            state = io.StringIO(json.dumps(clean_state(parsed)))
+            state = io.StringIO(json.dumps(parsed))
         super().invoke(
             about=about, about_format=about_format, config=config, state=state, catalog=catalog
         )
