@@ -102,11 +102,6 @@ def probe_permissions(client: EmarsysClient) -> PermissionReport:
     return report
 
 
-def missing_permissions(client: EmarsysClient) -> list[str]:
-    """The permissions whose probe Emarsys answered with 403."""
-    return probe_permissions(client).missing
-
-
 def check_connection(client: EmarsysClient) -> None:
     """Raise a one-line error naming every missing or unchecked permission."""
     report = probe_permissions(client)
