@@ -168,4 +168,7 @@ class RegistrationsStream(DirectRecordMessages):
             delivery=delivery,
             stop=stop,
         )
-        yield from extraction.run(windows)
+        try:
+            yield from extraction.run(windows)
+        finally:
+            self._client.close()  # the worker threads' sessions, now that they are done

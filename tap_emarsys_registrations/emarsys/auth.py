@@ -138,6 +138,10 @@ class OAuthClientCredentials(APIAuthenticatorBase):
         self._failed_requests = 0
         self._gave_up: str | None = None
 
+    def close(self) -> None:
+        """Close the token endpoint's pooled connection; a later token request reopens it."""
+        self._session.close()
+
     def invalidate(self, token_in_use: str | None = None) -> None:
         """Forget the token (if it is still ``token_in_use``) after a 401, here and in the cache."""
         with self._lock:

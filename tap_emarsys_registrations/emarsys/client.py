@@ -96,6 +96,8 @@ class EmarsysClient:
         self._auth = authenticator
         self._session_factory = session_factory
         self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._sessions_lock = threading.Lock()
         self._clock = clock
         self.gate = gate or RateGate(clock)
         self._timeout = timeout
@@ -109,7 +111,25 @@ class EmarsysClient:
         if session is None:
             session = self._session_factory()
             self._local.session = session
+            with self._sessions_lock:
+                self._sessions.append(session)
         return session
+
+    def close(self) -> None:
+        """Close every thread's session and its pooled connections.
+
+        Worker threads end with their sessions still open; without this their
+        sockets stay open until the garbage collector finds them. A request
+        after ``close`` opens a new session.
+        """
+        with self._sessions_lock:
+            sessions, self._sessions = self._sessions, []
+            self._local = threading.local()
+        for session in sessions:
+            session.close()
+        close_auth = getattr(self._auth, "close", None)
+        if callable(close_auth):
+            close_auth()
 
     def get(self, path: str) -> Any:  # noqa: ANN401 - the envelope's data is free-form JSON
         """GET ``path`` and return the reply's ``data``."""
