@@ -10,7 +10,14 @@ import threading
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sandbox.config import BOUNDS, FRAMINGS, IN_PROGRESS_SPELLINGS, PAGING_FORMS, SandboxConfig
+from sandbox.config import (
+    BOUNDS,
+    EXPORT_SCOPES,
+    FRAMINGS,
+    IN_PROGRESS_SPELLINGS,
+    PAGING_FORMS,
+    SandboxConfig,
+)
 from sandbox.server import Sandbox
 
 if TYPE_CHECKING:
@@ -88,6 +95,18 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="send Retry-After with the token endpoint's 429 (the docs do not say)",
     )
+    add(
+        "--export-scope",
+        choices=EXPORT_SCOPES,
+        default="account",
+        help="who may poll an export: any credential of the account, or only the one that "
+        "started it (the docs do not say)",
+    )
+    add(
+        "--wsse-retired",
+        action="store_true",
+        help="refuse every WSSE (v2) request with 401/1, as after Emarsys retires WSSE",
+    )
     add("--clock-offset", type=float, default=0.0, help="server clock offset in seconds")
     add(
         "--permissions",
@@ -122,6 +141,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         export_expiry_seconds=args.expiry,
         bounds=args.bounds,
         in_progress_spelling=args.in_progress_spelling,
+        export_scope=args.export_scope,
         bom=args.bom,
         crlf=not args.lf,
         framing=args.framing,
@@ -150,6 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     with Sandbox(config_from_args(args)) as sandbox:
+        sandbox.faults.wsse_retired = args.wsse_retired
         print(json.dumps(sandbox.credentials()), flush=True)
         while not stop.wait(0.5):
             pass

@@ -68,7 +68,9 @@ class SandboxApp:
         limit = config.rate_limit_per_minute
         window = config.rate_limit_window_seconds
         self.limiter = RateLimiter(limit, window, self.now) if limit is not None else None
-        self.exports = ExportStore(config.export_delay_seconds, clock or time.monotonic)
+        self.exports = ExportStore(
+            config.export_delay_seconds, clock or time.monotonic, scope=config.export_scope
+        )
         self.log = RequestLog()
         self._routes: list[tuple[tuple[str, ...], str, str, Handler]] = [
             (("field",), "GET", "field.get", self._fields),
@@ -191,6 +193,10 @@ class SandboxApp:
             if not self.tokens.valid(request.header("Authorization")):
                 raise ApiError(401, 1, "Unauthorized")
             return
+        with self.fault_lock:
+            retired = self.faults.wsse_retired
+        if retired:
+            raise ApiError(401, 1, "Unauthorized.")
         header = request.header("X-WSSE") or request.header("WSSE")
         problem = self.wsse.check(header)
         if problem is not None:
@@ -215,12 +221,11 @@ class SandboxApp:
         except ValueError:
             body = None
         export = validate_registrations(body)
-        job = self.exports.start(body, export, self.faults, self.now())
+        job = self.exports.start(body, export, self.faults, self.now(), owner=_owner(request))
         return ok({"id": job.id})
 
     def _export_status(self, request: IncomingRequest, parts: list[str]) -> Reply:
-        del request
-        job = self.exports.get(parts[1])
+        job = self.exports.get(parts[1], _owner(request))
         if job.awaiting_upload(self.faults):  # ftp/sftp: done once the file is uploaded
             upload_when_due(job, lambda: self._file_body(job), self.config)
         data = job.status_data(self.faults)
@@ -230,7 +235,7 @@ class SandboxApp:
 
     def _export_data(self, request: IncomingRequest, parts: list[str]) -> Reply:
         page = requested_page(request, parts[3] if len(parts) > 3 else None, self.config)
-        job = self.exports.get(parts[1])
+        job = self.exports.get(parts[1], _owner(request))
         if job.request.distribution_method != "local":
             raise ApiError(404, 4004, '"distribution_method" of this export is not compatible.')
         status = job.status(self.faults)
@@ -303,6 +308,11 @@ class SandboxApp:
                 if faults.drop_download_count == 0:
                     faults.drop_download_after_bytes = None
             return drop
+
+
+def _owner(request: IncomingRequest) -> str:
+    """The credential kind behind an authenticated /api request: ``v2`` (WSSE) or ``v3``."""
+    return request.path.removeprefix("/api/").partition("/")[0]
 
 
 def _matches(pattern: tuple[str, ...], parts: list[str]) -> bool:

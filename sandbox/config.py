@@ -10,6 +10,10 @@ FRAMINGS = ("content-length", "chunked", "close")
 # The documented status is "in progress"; one public client reports "in_progress".
 IN_PROGRESS_SPELLINGS = ("in progress", "in_progress")
 PAGING_FORMS = ("query", "path", "both", "none")
+# Who may poll and download an export: any credential of the account, or only the one
+# that started it (others get 400/10001 as for an id that does not exist). The docs do
+# not say whether an export started through WSSE (v2) can be polled with OAuth (v3).
+EXPORT_SCOPES = ("account", "credential")
 
 
 def _default_start() -> datetime:
@@ -46,6 +50,7 @@ class SandboxConfig:
     export_expiry_seconds: float | None = None
     bounds: str = "[]"
     in_progress_spelling: str = "in progress"
+    export_scope: str = "account"
     # CSV download rendering and HTTP framing.
     bom: bool = False
     crlf: bool = True
@@ -82,6 +87,9 @@ class SandboxConfig:
             raise ValueError(msg)
         if self.in_progress_spelling not in IN_PROGRESS_SPELLINGS:
             msg = f"in_progress_spelling must be one of {IN_PROGRESS_SPELLINGS}"
+            raise ValueError(msg)
+        if self.export_scope not in EXPORT_SCOPES:
+            msg = f"export_scope must be one of {EXPORT_SCOPES}, not {self.export_scope!r}"
             raise ValueError(msg)
         if self.paging_forms not in PAGING_FORMS:
             msg = f"paging_forms must be one of {PAGING_FORMS}, not {self.paging_forms!r}"
@@ -133,6 +141,8 @@ class Faults:
     """Every token request answers 429, as if the client_id's hourly budget were used up."""
     token_endpoint_down: bool = False
     """Every token request answers 503 (an outage of the token endpoint)."""
+    wsse_retired: bool = False
+    """Every WSSE (v2) request answers 401/1 ``Unauthorized.``, as after Emarsys retires WSSE."""
     drop_connections: bool = False
     """Every /api request is read, then its connection is closed without a reply."""
     stall_seconds: float = 0.0

@@ -52,9 +52,14 @@ class ExportJob:
         delay: float,
         fail: bool,
         clock: Callable[[], float] = time.monotonic,
+        owner: str = "",
     ) -> None:
-        """Create a job started at server epoch ``created``; ``clock`` measures its progress."""
+        """Create a job started at server epoch ``created``; ``clock`` measures its progress.
+
+        ``owner`` names the credential that started it (``v2`` for WSSE, ``v3`` for OAuth).
+        """
         self.id = job_id
+        self.owner = owner
         self.body = body
         self.key = json.dumps(body, sort_keys=True, separators=(",", ":"))
         self.request = request
@@ -154,9 +159,19 @@ class ExportJob:
 class ExportStore:
     """All export jobs of the sandbox, with the "same export running" rule."""
 
-    def __init__(self, delay_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
-        """Create an empty store; jobs take ``delay_seconds`` on ``clock`` to finish."""
+    def __init__(
+        self,
+        delay_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        scope: str = "account",
+    ) -> None:
+        """Create an empty store; jobs take ``delay_seconds`` on ``clock`` to finish.
+
+        With ``scope="credential"`` a job is found only by the credential that started it.
+        """
         self.delay_seconds = delay_seconds
+        self.scope = scope
         self._clock = clock
         self._jobs: dict[int, ExportJob] = {}
         self._next_id = FIRST_EXPORT_ID
@@ -168,11 +183,14 @@ class ExportStore:
         request: ExportRequest,
         faults: Faults,
         now: float,
+        owner: str = "",
     ) -> ExportJob:
         """Start a job, or raise 400/4001 if an identical one is still running."""
         key = json.dumps(body, sort_keys=True, separators=(",", ":"))
         with self._lock:
             for job in self._jobs.values():
+                if self.scope == "credential" and job.owner != owner:
+                    continue  # another credential's export is not visible, so not "the same"
                 if job.key == key and job.status(faults) not in FINISHED:
                     raise ApiError(400, 4001, SAME_EXPORT_RUNNING)
             fail = faults.fail_next_exports > 0
@@ -186,14 +204,20 @@ class ExportStore:
                 delay=self.delay_seconds,
                 fail=fail,
                 clock=self._clock,
+                owner=owner,
             )
             self._jobs[job.id] = job
             self._next_id += 1
         return job
 
-    def get(self, raw_id: str) -> ExportJob:
-        """Return the job for a path id, or raise 400/10001 ``Invalid export ID``."""
+    def get(self, raw_id: str, owner: str = "") -> ExportJob:
+        """Return the job for a path id, or raise 400/10001 ``Invalid export ID``.
+
+        In the ``credential`` scope another credential's job is not found either.
+        """
         job = self._jobs.get(int(raw_id)) if raw_id.isdigit() else None
+        if job is not None and self.scope == "credential" and job.owner != owner:
+            job = None
         if job is None:
             raise ApiError(400, 10001, "Invalid export ID")
         return job

@@ -8,12 +8,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 STARTED=$SECONDS
 PYTHONS="${PYTHONS:-3.11 3.12 3.13}"
+# System packages the tests use: PostgreSQL (the target-postgres tests) and
+# faketime (the tap's CLI under another date, tests/test_wsse_sunset_cli.py).
+packages=()
 if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+    packages+=(postgresql)
+fi
+command -v faketime >/dev/null 2>&1 || packages+=(faketime)
+if [ ${#packages[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "== installing PostgreSQL (for the target-postgres pipeline test)"
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+        echo "== installing ${packages[*]}"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
     else
-        echo "PostgreSQL server binaries (pg_ctl, initdb) are needed: install the postgresql package" >&2
+        echo "These system packages are needed: ${packages[*]} (PostgreSQL server binaries pg_ctl and initdb; faketime)" >&2
         exit 1
     fi
 fi

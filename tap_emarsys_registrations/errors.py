@@ -31,16 +31,35 @@ class EmarsysAPIError(UserFacingError):
         reply_text: str,
         endpoint: str,
         hint: str = "",
+        message: str | None = None,
     ) -> None:
+        """Build the one line: endpoint, status, replyCode, Emarsys' text and the hint.
+
+        ``message`` replaces that line when the cause is better told another way.
+        """
         self.status = status
         self.reply_code = reply_code
         self.reply_text = reply_text
         self.endpoint = endpoint
         code = f", replyCode {reply_code}" if reply_code is not None else ""
-        message = f"Emarsys {endpoint} failed (HTTP {status}{code}): {reply_text}"
+        line = f"Emarsys {endpoint} failed (HTTP {status}{code})"
+        if reply_text.strip():
+            line += f": {reply_text.strip()}"
         if hint:
-            message += f". {hint}"
-        super().__init__(message)
+            line = join_sentences(line, hint)
+        super().__init__(message or line)
+
+
+class WsseRetiredError(EmarsysAPIError):
+    """Emarsys refused WSSE after its retirement date; the message is the way to OAuth."""
+
+
+def join_sentences(first: str, second: str) -> str:
+    """``first`` and ``second`` as two sentences, without doubling Emarsys' own full stop."""
+    first = first.rstrip()
+    if not first or first.endswith((".", "!", "?")):
+        return f"{first} {second}".strip()
+    return f"{first}. {second}"
 
 
 class TransientAPIError(Exception):

@@ -22,6 +22,7 @@ import requests
 from tap_emarsys_registrations.emarsys.auth import OAuthClientCredentials
 from tap_emarsys_registrations.emarsys.ratelimit import RateGate
 from tap_emarsys_registrations.emarsys.replies import endpoint_name, envelope, hint
+from tap_emarsys_registrations.emarsys.unauthorized import unauthorized_error
 from tap_emarsys_registrations.errors import (
     EmarsysAPIError,
     ExportBusyError,
@@ -254,34 +255,25 @@ class EmarsysClient:
             raise ExportNotReadyError(text)
         if status == 410 or reply_code == 4003:  # noqa: PLR2004
             raise ExportExpiredError(text or "Exported data is not available.")
-        unauthorized = status == 401  # noqa: PLR2004
-        error = EmarsysAPIError(
+        if status == 401:  # noqa: PLR2004
+            error = unauthorized_error(
+                oauth=isinstance(self._auth, OAuthClientCredentials),
+                now=self._clock.now(),
+                endpoint=endpoint,
+                reply_code=reply_code,
+                text=text,
+                server_date=response.headers.get("Date"),
+            )
+            if token is not None:
+                raise _TokenRejectedError(error, token)
+            raise error
+        raise EmarsysAPIError(
             status=status,
             reply_code=reply_code,
             reply_text=text,
             endpoint=endpoint,
-            hint=(
-                self._auth_hint(response, text)
-                if unauthorized
-                else hint(status, reply_code, text, endpoint)
-            ),
+            hint=hint(status, reply_code, text, endpoint),
         )
-        if unauthorized and token is not None:
-            raise _TokenRejectedError(error, token)
-        raise error
-
-    def _auth_hint(self, response: requests.Response, text: str) -> str:
-        if isinstance(self._auth, OAuthClientCredentials):
-            return "Check client_id and client_secret, and that the API user is active"
-        if "time" in text.lower():
-            server_date = response.headers.get("Date", "unknown")
-            local = self._clock.now().strftime("%a, %d %b %Y %H:%M:%S GMT")
-            return (
-                f"WSSE requires this machine's clock to be within 5 minutes of Emarsys: "
-                f"the server's Date header says {server_date}, this machine says {local}. "
-                "Check the clock (NTP)"
-            )
-        return "Check username and secret"
 
 
 class _TokenRejectedError(Exception):

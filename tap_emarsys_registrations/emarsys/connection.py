@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,6 +12,7 @@ import requests
 from tap_emarsys_registrations.emarsys.auth import OAuthClientCredentials, WsseAuthenticator
 from tap_emarsys_registrations.emarsys.client import EmarsysClient
 from tap_emarsys_registrations.emarsys.token_cache import FileTokenCache, MemoryTokenCache
+from tap_emarsys_registrations.emarsys.wsse_sunset import sunset_warning
 from tap_emarsys_registrations.settings.credentials import OAuthCredentials
 
 if TYPE_CHECKING:
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from tap_emarsys_registrations.settings.tap_settings import Settings
 
 APP_NAME = "tap-emarsys-registrations"
+LOGGER = logging.getLogger(__name__)
 
 
 def token_cache(settings: TokenCacheSettings) -> MemoryTokenCache:
@@ -52,6 +55,7 @@ def connect(settings: Settings, clock: Clock, user_agent: str) -> EmarsysClient:
             cache=token_cache(settings.token_cache),
         )
     else:
+        LOGGER.warning("%s", sunset_warning(clock.now()))
         authenticator = WsseAuthenticator(
             username=credentials.username,
             secret=credentials.secret,
