@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
+import signal
 import subprocess
 import time
 from typing import TYPE_CHECKING
 
 import pytest
+import requests
 
 from sandbox import Sandbox, SandboxConfig
+from sandbox.auth import wsse_header
 from tests.cli import REPO, TAP, cli_env, write_config
 from tests.conftest import expected_keys, tap_config
 
@@ -111,3 +115,61 @@ def test_under_a_2027_clock_oauth_runs_as_before(tmp_path: Path) -> None:
         records = [json.loads(x) for x in done.stdout.splitlines() if '"RECORD"' in x]
         end = sb.config.start + dt.timedelta(days=1)
         assert len(records) == len(expected_keys(sb, sb.config.start, end))
+
+
+def sandbox_cli(*options: str) -> subprocess.Popen[str]:
+    command = [*TAP[:1], "-m", "sandbox", "--port", "0", "--per-day", "5", *options]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=REPO)
+
+
+def wsse(info: dict[str, str]) -> dict[str, str]:
+    created = dt.datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    nonce = os.urandom(16).hex()
+    return {"X-WSSE": wsse_header(info["username"], info["secret"], nonce, created)}
+
+
+def test_the_sandbox_command_line_retires_wsse() -> None:
+    with sandbox_cli("--wsse-retired") as proc:
+        assert proc.stdout is not None
+        info = json.loads(proc.stdout.readline())
+        try:
+            refused = requests.get(f"{info['api_url']}/v2/field", headers=wsse(info), timeout=10)
+            assert refused.status_code == 401
+            assert refused.json()["replyText"] == "Unauthorized."
+        finally:
+            proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+
+
+def test_the_sandbox_command_line_scopes_exports_to_their_credential() -> None:
+    with sandbox_cli("--export-scope", "credential") as proc:
+        assert proc.stdout is not None
+        info = json.loads(proc.stdout.readline())
+        try:
+            body = {
+                "distribution_method": "local",
+                "time_range": ["2024-03-29", "2024-03-30"],
+                "contact_fields": [1],
+            }
+            url = info["api_url"]
+            started = requests.post(
+                f"{url}/v2/contact/getregistrations", json=body, headers=wsse(info), timeout=10
+            )
+            export_id = started.json()["data"]["id"]
+            mine = requests.get(f"{url}/v2/export/{export_id}", headers=wsse(info), timeout=10)
+            assert mine.json()["data"]["id"] == str(export_id)
+            token = requests.post(
+                info["token_url"],
+                auth=(info["client_id"], info["client_secret"]),
+                data={"grant_type": "client_credentials"},
+                timeout=10,
+            ).json()["access_token"]
+            theirs = requests.get(
+                f"{url}/v3/export/{export_id}",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=10,
+            )
+            assert (theirs.status_code, theirs.json()["replyCode"]) == (400, 10001)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0

@@ -55,7 +55,10 @@ class WsseCredentials:
         th.StringType,
         read_text,
         title="WSSE username",
-        description="Legacy WSSE API user (API v2). Emarsys retires WSSE at the end of 2026.",
+        description=(
+            "Legacy WSSE API user (API v2). Emarsys retires WSSE at the end of 2026-12-31: "
+            "set client_id and client_secret instead (README: Moving from WSSE to OAuth)."
+        ),
     )
     secret: str = setting(
         "secret",
