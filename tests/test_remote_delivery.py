@@ -90,8 +90,9 @@ def test_remote_run_returns_the_same_records_as_local(
 ) -> None:
     local = run_tap(tap_config(sb, window_hours=12))
     server = FtpServer(home) if method == "ftp" else SftpServer(home)
+    pin = {"sftp_host_key": server.key_line} if isinstance(server, SftpServer) else {}
     with server:
-        remote = run_tap(remote_config(sb, method, server.port, delete_remote_file=delete))
+        remote = run_tap(remote_config(sb, method, server.port, delete_remote_file=delete, **pin))
     assert_truth(sb, remote)
     assert remote.records == local.records
     jobs = [job for job in sb.export_jobs if job.distribution_method == method]
