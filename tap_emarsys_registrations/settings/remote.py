@@ -241,6 +241,7 @@ def parse_remote(config: Mapping[str, Any], method: str) -> RemoteSettings | Non
         method=method,
         tls=tls and method == "ftp",
         delete_after=delete_after,
+        **({} if method == "sftp" else {"host_key": None}),  # ignored with ftp, not read
     )
     for key in _REQUIRED:
         if values[key] is None:
