@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import logging
+import subprocess
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import paramiko
@@ -30,8 +32,8 @@ from tests.remote_servers import HOST, PASSWORD, USER, SftpServer
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
+REPO = Path(__file__).resolve().parents[1]
 FOLDER = "exports"
 CONTENT = b"user_id,registered_at\r\n1,2024-03-29 10:00:00\r\n"
 
@@ -261,3 +263,28 @@ def test_cli_refuses_an_unknown_key_in_one_line(
     assert server.fingerprint in errors[0]
     assert PASSWORD not in result.stdout + result.stderr
     assert not [op for op, _ in server.log if op in {"stat", "remove"}]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_the_readme_command_prints_a_fingerprint_the_tap_takes(
+    server: SftpServer, tmp_path: Path
+) -> None:
+    command = "ssh-keyscan -p PORT HOST | ssh-keygen -lf -"
+    assert command in (REPO / "README.md").read_text(encoding="utf-8")
+    scan = ["ssh-keyscan", "-p", str(server.port), HOST]
+    with subprocess.Popen(scan, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as keyscan:
+        fingerprints = subprocess.run(
+            ["ssh-keygen", "-lf", "-"],
+            stdin=keyscan.stdout,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+    lines = fingerprints.stdout.splitlines()
+    assert len(lines) == 1, fingerprints.stdout
+    assert server.fingerprint in lines[0]
+    for pin in (lines[0], lines[0].split()[1]):  # the whole line, or the fingerprint alone
+        assert read(delivery(server, tmp_path / "none", pin)) == CONTENT
+    assert server.logins() == [USER, USER]
