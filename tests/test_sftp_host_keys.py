@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import logging
+import struct
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from sandbox import Sandbox, SandboxConfig
 from tap_emarsys_registrations.delivery.sftp import SftpDelivery, known_hosts_file
-from tap_emarsys_registrations.errors import HostKeyError
+from tap_emarsys_registrations.errors import ConfigError, HostKeyError
 from tap_emarsys_registrations.poll import PollPolicy
 from tap_emarsys_registrations.settings.host_key import parse_host_key, sha256_fingerprint
 from tap_emarsys_registrations.settings.remote import RemoteSettings
@@ -143,6 +144,28 @@ def test_a_wrong_pin_is_refused_before_the_password(
     assert "sftp_host_key" in message
     assert parse_host_key(pin).fingerprint in message, "the pinned fingerprint is shown"
     assert f'set sftp_host_key: "{server.fingerprint}"' in message
+
+
+def _ssh_string(data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + data
+
+
+@pytest.mark.parametrize(
+    ("kind", "key"),
+    [
+        ("ecdsa-sha2-nistp256", _ssh_string(b"nistp256") + _ssh_string(b"\x04" + b"\x01" * 64)),
+        ("ssh-ed25519", _ssh_string(b"\x01" * 5)),
+    ],
+    ids=["ecdsa-point-off-the-curve", "ed25519-too-short"],
+)
+def test_a_pinned_key_line_without_a_valid_key_is_a_config_error(
+    server: SftpServer, tmp_path: Path, kind: str, key: bytes
+) -> None:
+    line = f"{kind} {base64.b64encode(_ssh_string(kind.encode()) + key).decode()}"
+    with pytest.raises(ConfigError) as caught:
+        read(delivery(server, tmp_path / "none", line))
+    assert caught.value.setting == "sftp_host_key"
+    assert server.log == []
 
 
 @pytest.mark.parametrize("listed", [False, True], ids=["no-file", "other-hosts-only"])

@@ -24,6 +24,7 @@ from tap_emarsys_registrations.delivery.remote import (
     RemoteUnreachableError,
 )
 from tap_emarsys_registrations.errors import (
+    ConfigError,
     HostKeyError,
     RemoteLoginError,
     RemoteServerError,
@@ -68,13 +69,29 @@ class _HostKeys:
         return f"ftp_settings.host '{remote.host}' port {remote.port}"
 
     def prepare(self, client: paramiko.SSHClient) -> None:
-        """Give ``client`` the keys it may accept; any other key reaches ``refuse``."""
+        """Give ``client`` the keys it may accept; any other key reaches ``refuse``.
+
+        Raises:
+            ConfigError: the pinned key line holds no valid key.
+            HostKeyError: known_hosts exists but cannot be read.
+        """
         pin = self._remote.host_key
         if pin is None:
-            if self._known_hosts.is_file():
-                client.load_system_host_keys(str(self._known_hosts))
+            try:
+                if self._known_hosts.is_file():
+                    client.load_system_host_keys(str(self._known_hosts))
+            except OSError as exc:
+                raise HostKeyError(
+                    f"Cannot read {self._known_hosts} ({exc.strerror or exc}) to verify the SSH "
+                    f"host key of {self._where()}; the tap did not connect. Make it readable, "
+                    "or pin the key in sftp_host_key",
+                ) from None
         elif pin.key_type is not None and pin.key_data is not None:
-            key = paramiko.PKey.from_type_string(pin.key_type, pin.key_data)
+            try:
+                key = paramiko.PKey.from_type_string(pin.key_type, pin.key_data)
+            except (paramiko.SSHException, ValueError) as exc:
+                problem = f"the {pin.key_type} key line holds no valid key ({exc})"
+                raise ConfigError("sftp_host_key", problem) from None
             client.get_host_keys().add(self.name, pin.key_type, key)
 
     def refuse(self, key: paramiko.PKey, expected: paramiko.PKey | None) -> HostKeyError:
@@ -144,7 +161,11 @@ class SftpDelivery(RemoteDelivery):
     def _connect(self) -> paramiko.SSHClient:
         remote, timeout, keys = self._remote, self._timeout, self._host_keys
         client = paramiko.SSHClient()
-        keys.prepare(client)
+        try:
+            keys.prepare(client)
+        except (ConfigError, HostKeyError):
+            client.close()
+            raise
         client.set_missing_host_key_policy(_VerifyHostKey(keys, remote.host_key))
         try:
             client.connect(
