@@ -127,7 +127,7 @@ def test_plain_ftp_warns_once_per_run(
     assert ftp.commands["RETR"] == ftp.commands["DELE"] == 4, "eight logins of the tap"
     warnings = [r.getMessage() for r in caplog.records if "unencrypted" in r.getMessage()]
     assert len(warnings) == 1, warnings
-    for words in ("ftp_settings.password", "ftp_tls: true", "distribution_method: sftp"):
+    for words in ("login password", "ftp_tls: true", "distribution_method: sftp"):
         assert words in warnings[0]
     assert PASSWORD not in caplog.text
 

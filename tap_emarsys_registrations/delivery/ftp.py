@@ -91,7 +91,7 @@ class FtpDelivery(RemoteDelivery):
             if not self._warned_plain:
                 self._warned_plain = True
                 LOGGER.warning(
-                    "Plain FTP to ftp_settings.host '%s' sends ftp_settings.password and the "
+                    "Plain FTP to ftp_settings.host '%s' sends the login password and the "
                     "export files unencrypted; set ftp_tls: true if the server offers FTPS, or "
                     "use distribution_method: sftp, which encrypts Emarsys' own upload too",
                     remote.host,
