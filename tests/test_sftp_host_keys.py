@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import paramiko
 import pytest
+import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
@@ -23,6 +24,7 @@ from sandbox import Sandbox, SandboxConfig
 from tap_emarsys_registrations.delivery.sftp import SftpDelivery, known_hosts_file
 from tap_emarsys_registrations.errors import ConfigError, HostKeyError
 from tap_emarsys_registrations.poll import PollPolicy
+from tap_emarsys_registrations.settings.declare import declaration
 from tap_emarsys_registrations.settings.host_key import parse_host_key, sha256_fingerprint
 from tap_emarsys_registrations.settings.remote import RemoteSettings
 from tap_emarsys_registrations.settings.tap_settings import Settings
@@ -36,6 +38,17 @@ if TYPE_CHECKING:
 
 REPO = Path(__file__).resolve().parents[1]
 FOLDER = "exports"
+SAMPLE_FINGERPRINT = "SHA256:" + "A" * 43
+REMOTE: dict[str, Any] = {
+    "method": "sftp",
+    "host": HOST,
+    "port": 22,
+    "username": USER,
+    "password": PASSWORD,
+    "folder": "exports",
+    "tls": False,
+    "delete_after": False,
+}
 CONTENT = b"user_id,registered_at\r\n1,2024-03-29 10:00:00\r\n"
 
 
@@ -60,14 +73,7 @@ def ed25519_line() -> str:
 
 def delivery(server: SftpServer, known_hosts: Path, pin: str | None = None) -> SftpDelivery:
     remote = RemoteSettings(
-        method="sftp",
-        host=HOST,
-        port=server.port,
-        username=USER,
-        password=PASSWORD,
-        folder=FOLDER,
-        tls=False,
-        delete_after=False,
+        **{**REMOTE, "port": server.port},
         host_key=parse_host_key(pin) if pin is not None else None,
     )
     policy = PollPolicy(0.01, 0.01, 1.0)
@@ -103,6 +109,19 @@ def pins(server: SftpServer) -> list[str]:
         server.known_hosts_line(),  # what ssh-keyscan prints
         f"256 {server.fingerprint} [{HOST}]:{server.port} (ECDSA)",  # what ssh-keygen -l prints
     ]
+
+
+def test_sftp_host_key_is_declared_once_not_secret_and_in_plugin_yml() -> None:
+    declared = declaration(RemoteSettings, "host_key")
+    assert (declared.name, declared.group, declared.secret) == ("sftp_host_key", None, False)
+    plugin = yaml.safe_load((REPO / "plugin.yml").read_text(encoding="utf-8"))
+    entries = [item for item in plugin["settings"] if item["name"] == "sftp_host_key"]
+    assert len(entries) == 1
+    assert entries[0]["kind"] == "string"
+    assert not entries[0].get("sensitive")
+    assert "SHA256" in entries[0]["description"]
+    remote = RemoteSettings(**{**REMOTE, "host_key": parse_host_key(SAMPLE_FINGERPRINT)})
+    assert SAMPLE_FINGERPRINT not in str(remote.request_settings()), "never sent to Emarsys"
 
 
 def test_key_lines_of_each_type_become_their_openssh_fingerprint() -> None:
