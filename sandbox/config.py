@@ -147,6 +147,11 @@ class Faults:
     """Every /api request is read, then its connection is closed without a reply."""
     stall_seconds: float = 0.0
     """Every /api request waits this long before it is answered (client timeouts)."""
+    reply_file_name: str | None = None
+    """Done ftp/sftp exports report this ``file_name`` instead of the uploaded file's
+    (a buggy or tampered status reply; the upload itself is unchanged)."""
+    reply_ftp_dir: str | None = None
+    """Done ftp/sftp exports report this ``ftp_dir`` instead of the configured folder."""
     corrupt_csv: str | None = None
     """Malformed downloads: ``ragged`` (3rd data row loses a cell), ``extra_column``
     (every row and the header gain one), ``renamed_header`` (2nd header cell), or

@@ -132,7 +132,7 @@ class ExportJob:
         status = self.status(faults)
         settings = self.request.ftp_settings or {}
         remote = self.request.distribution_method != "local"
-        return {
+        data = {
             "id": str(self.id),
             "created": self.created_local(),
             "status": status,
@@ -141,6 +141,12 @@ class ExportJob:
             "ftp_host": str(settings.get("host", "")) if remote else "",
             "ftp_dir": str(settings.get("folder", "")) if remote else "",
         }
+        if remote and status == "done":
+            if faults.reply_file_name is not None:
+                data["file_name"] = faults.reply_file_name
+            if faults.reply_ftp_dir is not None:
+                data["ftp_dir"] = faults.reply_ftp_dir
+        return data
 
     def info(self, faults: Faults) -> ExportJobInfo:
         """Return a snapshot of this job."""

@@ -116,3 +116,11 @@ class RemoteLoginError(UserFacingError):
 
 class RemoteServerError(UserFacingError):
     """The FTP/SFTP server cannot be reached, or refuses TLS or the transfer."""
+
+
+class RemotePathError(UserFacingError):
+    """The export status reply names a file outside ``ftp_settings.folder``; nothing is read."""
+
+
+class HostKeyError(UserFacingError):
+    """The SFTP server's host key is not the pinned or known one; the password is not sent."""

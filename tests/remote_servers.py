@@ -3,7 +3,8 @@
 ``FtpServer`` is pyftpdlib with switches for the failures a delivery must
 survive: a file that shows up late, a data connection cut mid-transfer, and a
 password that changes after the upload. ``SftpServer`` is a small paramiko
-SSH server whose SFTP subsystem serves one directory. ``self_signed_cert``
+SSH server whose SFTP subsystem serves one directory; it logs each password
+attempt and each file operation, and shows its host key as OpenSSH would. ``self_signed_cert``
 makes the FTPS certificate; a test trusts it through ``SSL_CERT_FILE``.
 """
 
@@ -125,6 +126,7 @@ class FtpServer(_ServerThread):
     def __init__(self, home: Path, *, cert: tuple[Path, Path] | None = None) -> None:
         super().__init__(home)
         self.commands: Counter[str] = Counter()
+        self.log: list[tuple[str, str]] = []  # (command, argument), PASS without it
         self.hide_uploads = 0
         self.hide_seconds = 0.3
         self.drop_after_bytes = 0
@@ -178,6 +180,7 @@ class _HookMixin:
 
     def pre_process_command(self, line: str, cmd: str, arg: str) -> None:
         self.owner.commands[cmd] += 1
+        self.owner.log.append((cmd, "" if cmd == "PASS" else arg))
         super().pre_process_command(line, cmd, arg)  # type: ignore[misc]
 
     def on_file_received(self, file: str) -> None:
@@ -202,11 +205,12 @@ class _DropMixin:
 
 
 class _PasswordAuth(paramiko.ServerInterface):
-    def __init__(self, password: str) -> None:
-        self.password = password
+    def __init__(self, owner: SftpServer) -> None:
+        self.owner = owner
 
     def check_auth_password(self, username: str, password: str) -> int:
-        ok = (username, password) == (USER, self.password)
+        self.owner.log.append(("password", username))
+        ok = (username, password) == (USER, self.owner.password)
         return AUTH_SUCCESSFUL if ok else AUTH_FAILED
 
     def get_allowed_auths(self, username: str) -> str:
@@ -222,10 +226,16 @@ class _DirectorySftp(paramiko.SFTPServerInterface):
     """SFTP over the files below ``root``; paths are relative to it."""
 
     def __init__(
-        self, server: paramiko.ServerInterface, *args: Any, root: Path, **kwargs: Any
+        self,
+        server: paramiko.ServerInterface,
+        *args: Any,
+        root: Path,
+        log: list[tuple[str, str]],
+        **kwargs: Any,
     ) -> None:
         super().__init__(server, *args, **kwargs)
         self.root = root
+        self.log = log
 
     def _real(self, path: str) -> Path:
         real = (self.root / path.lstrip("/")).resolve()
@@ -234,6 +244,7 @@ class _DirectorySftp(paramiko.SFTPServerInterface):
         return real
 
     def stat(self, path: str) -> paramiko.SFTPAttributes | int:
+        self.log.append(("stat", path))
         try:
             return paramiko.SFTPAttributes.from_stat(self._real(path).stat())
         except OSError as error:
@@ -244,6 +255,7 @@ class _DirectorySftp(paramiko.SFTPServerInterface):
     def open(
         self, path: str, flags: int, attr: paramiko.SFTPAttributes
     ) -> paramiko.SFTPHandle | int:
+        self.log.append(("open", path))
         try:
             descriptor = os.open(self._real(path), flags | getattr(os, "O_BINARY", 0), 0o644)
         except OSError as error:
@@ -258,6 +270,7 @@ class _DirectorySftp(paramiko.SFTPServerInterface):
         return handle
 
     def remove(self, path: str) -> int:
+        self.log.append(("remove", path))
         try:
             self._real(path).unlink()
         except OSError as error:
@@ -266,12 +279,17 @@ class _DirectorySftp(paramiko.SFTPServerInterface):
 
 
 class SftpServer(_ServerThread):
-    """An SSH server with password login whose SFTP subsystem serves ``root``."""
+    """An SSH server with password login whose SFTP subsystem serves ``root``.
 
-    def __init__(self, root: Path) -> None:
+    ``log`` holds ``("password", user)`` for each login attempt and ``("stat" | "open" |
+    "remove", path)`` for each file operation, in order.
+    """
+
+    def __init__(self, root: Path, *, key: paramiko.PKey | None = None) -> None:
         super().__init__(root)
         self.password = PASSWORD
-        self._key = paramiko.ECDSAKey.generate()
+        self.log: list[tuple[str, str]] = []
+        self._key = key or paramiko.ECDSAKey.generate()
         self._socket = socket.create_server((HOST, 0))
         self._socket.settimeout(0.05)
         self.port: int = self._socket.getsockname()[1]
@@ -286,13 +304,31 @@ class SftpServer(_ServerThread):
             transport = paramiko.Transport(conn)
             transport.add_server_key(self._key)
             transport.set_subsystem_handler(
-                "sftp", paramiko.SFTPServer, _DirectorySftp, root=self.root
+                "sftp", paramiko.SFTPServer, _DirectorySftp, root=self.root, log=self.log
             )
             self._transports.append(transport)
             try:
-                transport.start_server(server=_PasswordAuth(self.password))
+                transport.start_server(server=_PasswordAuth(self))
             except (paramiko.SSHException, EOFError, OSError):
                 transport.close()
+
+    @property
+    def key_line(self) -> str:
+        """The host key as a public key line: ``ecdsa-sha2-nistp256 AAAA...``."""
+        return f"{self._key.get_name()} {self._key.get_base64()}"
+
+    @property
+    def fingerprint(self) -> str:
+        """The host key's SHA256 fingerprint as ``ssh-keygen -lf`` prints it."""
+        return str(self._key.fingerprint)
+
+    def known_hosts_line(self) -> str:
+        """The line ``ssh-keyscan -p PORT 127.0.0.1`` prints for this server."""
+        return f"[{HOST}]:{self.port} {self.key_line}"
+
+    def logins(self) -> list[str]:
+        """The users of every password attempt, in order."""
+        return [user for kind, user in self.log if kind == "password"]
 
     def _close(self) -> None:
         for transport in self._transports:

@@ -145,6 +145,30 @@ BAD_SETTINGS = [
         id="ftp_settings-unknown-key",
     ),
     pytest.param(
+        {"distribution_method": "sftp", "ftp_settings": FTP, "sftp_host_key": "SHA256:abc"},
+        ("sftp_host_key", "'SHA256:abc'", "43 base64"),
+        False,
+        id="sftp_host_key-short-fingerprint",
+    ),
+    pytest.param(
+        {"distribution_method": "sftp", "ftp_settings": FTP, "sftp_host_key": "MD5:12:ab"},
+        ("sftp_host_key", "SHA256"),
+        False,
+        id="sftp_host_key-md5",
+    ),
+    pytest.param(
+        {"distribution_method": "sftp", "ftp_settings": FTP, "sftp_host_key": "ssh-rsa AAAA"},
+        ("sftp_host_key", "ssh-rsa"),
+        False,
+        id="sftp_host_key-broken-key-line",
+    ),
+    pytest.param(
+        {"distribution_method": "sftp", "ftp_settings": FTP, "sftp_host_key": "files.example"},
+        ("sftp_host_key", "public key line"),
+        False,
+        id="sftp_host_key-host-name",
+    ),
+    pytest.param(
         {"distribution_method": "carrier-pigeon"},
         ("distribution_method",),
         False,

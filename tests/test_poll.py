@@ -15,6 +15,7 @@ from tap_emarsys_registrations.clock import Clock
 from tap_emarsys_registrations.delivery import remote_delivery
 from tap_emarsys_registrations.errors import ExportTimeoutError
 from tap_emarsys_registrations.poll import SLEEP_SLICE_SECONDS, CancelledError, Poll, PollPolicy
+from tap_emarsys_registrations.settings.host_key import parse_host_key
 from tap_emarsys_registrations.settings.remote import RemoteSettings
 from tests.remote_servers import HOST, PASSWORD, USER, FtpServer, SftpServer
 
@@ -118,6 +119,7 @@ def _delivery(
         folder="exports",
         tls=False,
         delete_after=True,
+        host_key=parse_host_key(server.fingerprint) if isinstance(server, SftpServer) else None,
     )
     policy = PollPolicy(5.0, 60.0, timeout)
     return remote_delivery(remote, policy, fake.clock, timeout=10, stop=stop)

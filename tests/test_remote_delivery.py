@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -90,8 +91,9 @@ def test_remote_run_returns_the_same_records_as_local(
 ) -> None:
     local = run_tap(tap_config(sb, window_hours=12))
     server = FtpServer(home) if method == "ftp" else SftpServer(home)
+    pin = {"sftp_host_key": server.key_line} if isinstance(server, SftpServer) else {}
     with server:
-        remote = run_tap(remote_config(sb, method, server.port, delete_remote_file=delete))
+        remote = run_tap(remote_config(sb, method, server.port, delete_remote_file=delete, **pin))
     assert_truth(sb, remote)
     assert remote.records == local.records
     jobs = [job for job in sb.export_jobs if job.distribution_method == method]
@@ -116,8 +118,22 @@ def test_more_than_twenty_fields_read_every_part_from_the_server(
     assert ftp.files(FOLDER) == []
 
 
+def test_plain_ftp_warns_once_per_run(
+    sb: Sandbox, ftp: FtpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        run = run_tap(remote_config(sb, "ftp", ftp.port, delete_remote_file=True))
+    assert_truth(sb, run)
+    assert ftp.commands["RETR"] == ftp.commands["DELE"] == 4, "eight logins of the tap"
+    warnings = [r.getMessage() for r in caplog.records if "unencrypted" in r.getMessage()]
+    assert len(warnings) == 1, warnings
+    for words in ("login password", "ftp_tls: true", "distribution_method: sftp"):
+        assert words in warnings[0]
+    assert PASSWORD not in caplog.text
+
+
 def test_ftps_and_delete_remote_file(
-    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     cert = self_signed_cert(tmp_path)
     monkeypatch.setenv("SSL_CERT_FILE", str(cert[0]))  # the tap verifies the server certificate
@@ -130,6 +146,7 @@ def test_ftps_and_delete_remote_file(
     assert_truth(sb, run)
     assert (server.commands["STOR"], server.commands["RETR"], server.commands["DELE"]) == (4, 4, 4)
     assert server.files(FOLDER) == []
+    assert "unencrypted" not in caplog.text, "FTPS is not warned about"
 
 
 def test_ftps_certificate_that_is_not_trusted_fails_in_one_line(

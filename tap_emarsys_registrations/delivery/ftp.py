@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ftplib
+import logging
 import ssl
 from typing import TYPE_CHECKING, Final
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     import socket
     from collections.abc import Callable, Iterator
 
+LOGGER: Final = logging.getLogger(__name__)
 _MISSING_REPLIES: Final = ("450", "550")
 _LOST: Final = (OSError, EOFError, ftplib.Error)
 _TLS_WORDS: Final = ("tls", "ssl", "encrypt")
@@ -79,11 +81,21 @@ class _FtpTransfer:
 class FtpDelivery(RemoteDelivery):
     """Reads export files over FTP, or FTPS (explicit TLS, protected data) with ``ftp_tls``."""
 
+    _warned_plain = False
+
     def _login(self) -> ftplib.FTP:
         remote = self._remote
         if remote.tls:
             ftp: ftplib.FTP = _ReusingFTPS(context=ssl.create_default_context())
         else:
+            if not self._warned_plain:
+                self._warned_plain = True
+                LOGGER.warning(
+                    "Plain FTP to ftp_settings.host '%s' sends the login password and the "
+                    "export files unencrypted; set ftp_tls: true if the server offers FTPS, or "
+                    "use distribution_method: sftp, which encrypts Emarsys' own upload too",
+                    remote.host,
+                )
             ftp = ftplib.FTP()  # noqa: S321 - plain FTP is what ftp_tls: false asks for
         step = "connect"
         try:
@@ -146,6 +158,21 @@ class FtpDelivery(RemoteDelivery):
             raise RemoteUnreachableError(self._clean(exc)) from None
         transfer = _FtpTransfer(ftp, conn, self._clean)
         return Body(transfer.chunks(), size, transfer.close)
+
+    @override
+    def _home(self) -> str:
+        ftp = self._login()
+        try:
+            folder = ftp.pwd()
+            ftp.quit()
+        except ftplib.Error as exc:
+            msg = f"The FTP server did not name its login folder ({self._clean(exc)})"
+            raise RemoteServerError(msg) from None
+        except OSError as exc:
+            raise RemoteUnreachableError(self._clean(exc)) from None
+        finally:
+            ftp.close()
+        return folder
 
     @override
     def _delete(self, path: str) -> None:

@@ -24,6 +24,7 @@ from tap_emarsys_registrations.settings.declare import (
     read_declared,
     setting,
 )
+from tap_emarsys_registrations.settings.host_key import HostKeyPin, read_host_key
 from tap_emarsys_registrations.settings.values import read_flag, read_text, read_verbatim
 
 if TYPE_CHECKING:
@@ -80,6 +81,7 @@ class RemoteSettings:
         folder: Folder the files are uploaded to, relative to the login folder.
         tls: Read over FTPS (explicit TLS, protected data connections).
         delete_after: Delete each file once its window is emitted and checkpointed.
+        host_key: The SFTP server's pinned host key, or None to use ``~/.ssh/known_hosts``.
     """
 
     method: str
@@ -147,6 +149,16 @@ class RemoteSettings:
         description="With 'ftp' or 'sftp', delete each file from the server once its records "
         "were emitted and checkpointed.",
     )
+    # Not a key of ftp_settings: those are sent to Emarsys; this one only guards the tap's login.
+    host_key: HostKeyPin | None = setting(
+        "sftp_host_key",
+        th.StringType,
+        read_host_key,
+        title="SFTP host key",
+        description="With 'sftp', the server's host key, the only one accepted: its SHA256 "
+        "fingerprint ('SHA256:...', as ssh-keygen -lf prints it) or its public key line "
+        "('ssh-ed25519 AAAA...'). Unset: the key must be listed in ~/.ssh/known_hosts.",
+    )
     password_digest: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -188,9 +200,11 @@ def _keys() -> tuple[str, ...]:
 
 
 def _warn_unused(config: Mapping[str, Any], method: str) -> None:
-    ignored = ["tls"] if method == "sftp" else ["tls", "delete_after"]
-    names = [declaration(RemoteSettings, attribute).name for attribute in ignored]
+    ignored = {"ftp": [], "sftp": ["tls"]}.get(method, ["tls", "delete_after"])
     if method != "sftp":
+        ignored.append("host_key")
+    names = [declaration(RemoteSettings, attribute).name for attribute in ignored]
+    if method not in REMOTE_METHODS:
         names.insert(0, FTP_SETTINGS.name)
     unused = [name for name in names if config.get(name)]
     if unused:
@@ -205,8 +219,7 @@ def parse_remote(config: Mapping[str, Any], method: str) -> RemoteSettings | Non
     """
     tls = declaration(RemoteSettings, "tls").value(config)
     delete_after = declaration(RemoteSettings, "delete_after").value(config)
-    if method != "ftp":
-        _warn_unused(config, method)
+    _warn_unused(config, method)
     if method not in REMOTE_METHODS:
         return None
     name, raw = FTP_SETTINGS.name, config.get(FTP_SETTINGS.name)
@@ -228,6 +241,7 @@ def parse_remote(config: Mapping[str, Any], method: str) -> RemoteSettings | Non
         method=method,
         tls=tls and method == "ftp",
         delete_after=delete_after,
+        **({} if method == "sftp" else {"host_key": None}),  # ignored with ftp, not read
     )
     for key in _REQUIRED:
         if values[key] is None:
