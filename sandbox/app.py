@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.auth import TokenStore, WsseVerifier, parse_basic
 from sandbox.config import Faults, SandboxConfig
-from sandbox.conformance import reply_problems
+from sandbox.conformance import reply_problems, token_request_problems
 from sandbox.contactlists import CONTACT_LISTS, in_contact_list
 from sandbox.csvrender import CsvBody, CsvSpec, FileBody
 from sandbox.dataset import Dataset, Registration
@@ -138,6 +138,10 @@ class SandboxApp:
         form = request.form_body() or {}
         if form.get("grant_type") != "client_credentials":
             return plain_json(400, {"error": "unsupported_grant_type"})
+        if self.config.strict_contract and token_request_problems(
+            form, request.header("Authorization")
+        ):
+            return plain_json(400, {"error": "invalid_request"})
         decision = self.token_limiter.hit(self.config.client_id, spent=spent)
         if not decision.allowed:
             reply = plain_json(429, decision.error_body())

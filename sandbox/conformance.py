@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft202012Validator
 
-from sandbox.contract import REGISTRATIONS_REQUEST, REPLY_SCHEMAS, strict
+from sandbox.contract import (
+    REGISTRATIONS_REQUEST,
+    REPLY_SCHEMAS,
+    TOKEN_REQUEST_AUTHORIZATION,
+    TOKEN_REQUEST_FORM,
+    strict,
+)
 from sandbox.replies import ApiError
 
 if TYPE_CHECKING:
@@ -26,7 +32,12 @@ _TYPE_NAMES = {"integer": "Integer", "string": "String", "array": "Array", "obje
 
 @cache
 def _validator(kind: str, *, closed: bool) -> Draft202012Validator:
-    schema = REGISTRATIONS_REQUEST if kind == "request" else REPLY_SCHEMAS[kind]
+    schemas = {
+        "request": REGISTRATIONS_REQUEST,
+        "token.form": TOKEN_REQUEST_FORM,
+        "token.authorization": TOKEN_REQUEST_AUTHORIZATION,
+    }
+    schema = schemas.get(kind) or REPLY_SCHEMAS[kind]
     return Draft202012Validator(strict(schema) if closed else schema)
 
 
@@ -96,3 +107,14 @@ def reply_problems(kind: str, payload: object) -> list[str]:
         f"{kind} reply, {parameter(list(e.absolute_path)) or 'envelope'}: {e.message}"
         for e in validator.iter_errors(payload)
     ]
+
+
+def token_request_problems(form: object, authorization: str | None) -> list[str]:
+    """Every way a token request breaks the Postman collection's form (body and Basic)."""
+    problems = [
+        f"form body, {parameter(list(e.absolute_path)) or 'body'}: {e.message}"
+        for e in _validator("token.form", closed=False).iter_errors(form)
+    ]
+    if not _validator("token.authorization", closed=False).is_valid(authorization):
+        problems.append("Authorization: HTTP Basic credentials expected")
+    return problems

@@ -224,7 +224,8 @@ def test_payload_language_and_id_forms(api: Api) -> None:
     # The contract's integer ids: the strings of the older docs' examples are refused.
     reply = api.call("POST", "contact/getregistrations", json=body(contact_fields=["1", 3]))
     assert (reply.status_code, reply.json()["replyCode"]) == (400, 10001)
-    assert reply.json()["replyText"] == "Invalid data format for contact_fields[0]. Integer expected"
+    text = reply.json()["replyText"]
+    assert text == "Invalid data format for contact_fields[0]. Integer expected"
 
 
 def test_identical_running_export_is_refused_and_status_progresses() -> None:
