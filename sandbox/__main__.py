@@ -140,6 +140,11 @@ def _add_contract_options(add: Callable[..., object]) -> None:
         help="answer /data requests that carry limit with JSON, as the current spec says",
     )
     add(
+        "--limit-json-as-csv",
+        action="store_true",
+        help="label those JSON answers text/csv, as the spec declares for /data",
+    )
+    add(
         "--export-id-form",
         choices=EXPORT_ID_FORMS,
         default="spec",
@@ -186,6 +191,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         sftp_port_type=args.sftp_port_type,
         refuse_ftp=args.refuse_ftp,
         limit_answers_json=args.limit_answers_json,
+        limit_json_labelled_csv=args.limit_json_as_csv,
         export_id_form=args.export_id_form,
         status_type=args.status_type,
     )

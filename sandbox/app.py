@@ -181,9 +181,9 @@ class SandboxApp:
             code, text = self._rng.choice(_REPLY_CODE_ERRORS)
         if roll:
             return envelope(200, code, text)
-        return self._checked(permission, handler(request, parts))
+        return self.checked_reply(permission, handler(request, parts))
 
-    def _checked(self, permission: str, reply: Reply) -> Reply:
+    def checked_reply(self, permission: str, reply: Reply) -> Reply:
         """``reply``, or a 500 when it breaks its reply schema (``check_replies``)."""
         kind = _REPLY_KINDS.get(permission)
         if not self.config.check_replies or kind is None or reply.status != 200:

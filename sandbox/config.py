@@ -87,6 +87,8 @@ class SandboxConfig:
     sftp_port_type: str = "either"
     refuse_ftp: bool = False
     limit_answers_json: bool = False
+    # ...labelled text/csv, as the spec declares for /data, instead of application/json.
+    limit_json_labelled_csv: bool = False
     export_id_form: str = "spec"
     status_type: str = "Registrations"
     # Benchmarks: render each distinct export body once into this folder and serve the

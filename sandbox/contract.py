@@ -52,6 +52,8 @@ TIME_BOUND_PATTERN: Final = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}( [0-9]{2}:[0-9]{2}(:[0
 # SPEC: contact_fields minItems 1, maxItems 20, items integer. Distinct added here.
 MAX_CONTACT_FIELDS: Final = 20
 DIGITS: Final = r"^[0-9]+$"
+# The two names of sftp's server settings (the current spec's first).
+SETTINGS_KEYS: Final = ("sftp_settings", "ftp_settings")
 
 # SPEC getregistrations ``sftp_settings``: host, port, username, password, folder, all
 # strings. Contradiction: the older docs (and the spec's own example, under the name

@@ -104,4 +104,7 @@ def json_page_reply(body: CsvBody, page: Page, config: SandboxConfig) -> Reply:
     paged = page_body(body, page, config)
     text = b"".join(paged.chunks(config.chunk_size)).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text), delimiter=body.spec.delimiter))
-    return ok(rows)
+    reply = ok(rows)
+    if config.limit_json_labelled_csv:  # the spec declares text/csv for /data
+        reply.content_type = CSV_TYPE
+    return reply

@@ -87,6 +87,11 @@ class Sandbox:
             raise AssertionError(msg)
 
     @property
+    def app(self) -> SandboxApp:
+        """Return the request handling behind the server (tests reach its checks)."""
+        return self._app
+
+    @property
     def contract_violations(self) -> list[str]:
         """Return every way a reply broke its reply schema so far (``check_replies``)."""
         return list(self._app.contract_violations)
