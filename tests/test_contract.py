@@ -196,3 +196,10 @@ def test_the_tap_token_request_follows_the_postman_collection(sandbox: Sandbox) 
         data={"grant_type": "client_credentials", "scope": "export"},
     )
     assert (refused.status_code, refused.json()) == (400, {"error": "invalid_request"})
+
+
+def test_the_suite_runs_the_sandbox_in_strict_contract_mode(sandbox: Sandbox) -> None:
+    for config in (SandboxConfig(), sandbox.config):
+        assert config.strict_contract
+        assert config.check_replies
+    assert SandboxConfig().sftp_settings_key == "either"
