@@ -145,6 +145,11 @@ def _add_contract_options(add: Callable[..., object]) -> None:
         help="label those JSON answers text/csv, as the spec declares for /data",
     )
     add(
+        "--data-answers-json",
+        action="store_true",
+        help="answer every /data request with JSON, limit or not",
+    )
+    add(
         "--export-id-form",
         choices=EXPORT_ID_FORMS,
         default="spec",
@@ -192,6 +197,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         refuse_ftp=args.refuse_ftp,
         limit_answers_json=args.limit_answers_json,
         limit_json_labelled_csv=args.limit_json_as_csv,
+        data_answers_json=args.data_answers_json,
         export_id_form=args.export_id_form,
         status_type=args.status_type,
     )

@@ -275,7 +275,8 @@ class SandboxApp:
             )
         if job.expired(self.config.export_expiry_seconds, self.faults):
             raise ApiError(410, 4003, "Exported data is not available.")
-        if page.limit is not None and self.config.limit_answers_json:
+        json_answer = page.limit is not None and self.config.limit_answers_json
+        if json_answer or self.config.data_answers_json:
             whole = self._file_body(job, cache=False)
             assert isinstance(whole, CsvBody)
             return json_page_reply(whole, page, self.config)

@@ -89,6 +89,9 @@ class SandboxConfig:
     limit_answers_json: bool = False
     # ...labelled text/csv, as the spec declares for /data, instead of application/json.
     limit_json_labelled_csv: bool = False
+    # Every /data answer is JSON, limit or not (the spec's only declared /data schema is
+    # the JSON envelope, though it declares text/csv).
+    data_answers_json: bool = False
     export_id_form: str = "spec"
     status_type: str = "Registrations"
     # Benchmarks: render each distinct export body once into this folder and serve the

@@ -166,7 +166,8 @@ def validate_registrations(body: object, config: SandboxConfig) -> ExportRequest
     if contactlist is not None and _int_like(contactlist) not in KNOWN_CONTACT_LISTS:
         raise _invalid(f"Invalid value for contactlist: {contactlist}")
     settings = _remote_settings(body, method, config) if method != "local" else None
-    check_request(body, closed=config.strict_contract)
+    closed = config.strict_contract or config.sftp_settings_key == "sftp_settings_strict"
+    check_request(body, closed=closed)
     url = body.get("notification_url")
     return ExportRequest(
         distribution_method=method,

@@ -115,6 +115,24 @@ def test_cli_ftp_refused_is_one_line_suggesting_sftp(
 
 @pytest.mark.slow
 @pytest.mark.timeout(120)
+@pytest.mark.parametrize("sandbox_cli", [["--data-answers-json"]], indirect=True)
+def test_cli_a_json_download_is_one_line_with_the_bookmark_held(
+    sandbox_cli: dict[str, str], tmp_path: Path
+) -> None:
+    result = run_cli(write_config(tmp_path, tap_config(sandbox_cli)))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if "not CSV" in line]
+    assert len(errors) == 1, result.stderr
+    assert "window 1/4" in errors[0]
+    assert record_ids(result.stdout) == []
+    states = [json.loads(line) for line in result.stdout.splitlines() if '"STATE"' in line]
+    bookmarks = [s["value"].get("bookmarks", {}).get("registrations", {}) for s in states]
+    assert all(b.get("replication_key_value") is None for b in bookmarks)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
 @pytest.mark.parametrize(
     "sandbox_cli",
     [

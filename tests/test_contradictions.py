@@ -163,6 +163,23 @@ def test_json_pages_are_never_read_as_csv(labelled_csv: bool) -> None:
     assert run.bookmark is None
 
 
+@pytest.mark.parametrize("labelled_csv", [False, True])
+def test_a_download_answered_with_json_stops_in_one_line(labelled_csv: bool) -> None:
+    config = SandboxConfig(
+        days=1, per_day=20, data_answers_json=True, limit_json_labelled_csv=labelled_csv
+    )
+    with Sandbox(config) as sb:
+        run = run_tap(tap_config(sb, window_hours=24))
+    assert isinstance(run.error, PagingError)
+    message = str(run.error)
+    assert "\n" not in message
+    what = "JSON" if labelled_csv else "application/json"
+    for words in ("window 1/1", "export 1000000", what, "not CSV", "bookmark stays"):
+        assert words in message
+    assert run.records == []
+    assert run.bookmark is None
+
+
 @pytest.mark.parametrize("form", ["spec", "integer", "string"])
 def test_export_id_forms_and_an_unknown_status_type_are_taken_silently(
     form: str, caplog: pytest.LogCaptureFixture

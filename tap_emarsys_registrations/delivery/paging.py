@@ -90,9 +90,10 @@ class PagedDownload:
     def open(self, export_id: int, describe: str) -> Body:
         """The export's rows as one body: the first answer, then any further pages."""
         response = self._jobs.open_download(export_id, describe)
-        if not response.headers.get("Content-Type", "").startswith("text/csv"):
+        content_type = response.headers.get("Content-Type", "")
+        if not content_type.startswith("text/csv"):
             response.close()
-            raise _not_csv(describe)
+            raise _not_csv(describe, content_type or "no Content-Type")
         first = response_body(response)
         current = [first]
 
@@ -109,7 +110,7 @@ class PagedDownload:
         counter = RecordCounter()
         for chunk in first.chunks:
             if not counter.bytes_read and looks_like_json(chunk[:16]):
-                raise _not_csv(describe)
+                raise _not_csv(describe, "JSON")
             counter.feed(chunk)
             yield chunk
         _check_length(first, counter.bytes_read)
@@ -207,9 +208,9 @@ class PagedDownload:
         return response_body(response)
 
 
-def _not_csv(describe: str) -> PagingError:
+def _not_csv(describe: str, what: str) -> PagingError:
     return PagingError(
-        f"{describe}: Emarsys answered the download with JSON, not CSV; the tap reads "
+        f"{describe}: Emarsys answered the download with {what}, not CSV; the tap reads "
         "only CSV. The bookmark stays before this window. Lower window_hours so that "
         "each export fits one download without paging, or rerun later",
     )
