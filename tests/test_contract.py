@@ -203,3 +203,78 @@ def test_the_suite_runs_the_sandbox_in_strict_contract_mode(sandbox: Sandbox) ->
         assert config.strict_contract
         assert config.check_replies
     assert SandboxConfig().sftp_settings_key == "either"
+
+
+SFTP_BODY = GOOD | {"distribution_method": "sftp"}
+
+
+@pytest.mark.parametrize(
+    ("switches", "change", "text"),
+    [
+        (
+            {"sftp_settings_key": "sftp_settings"},
+            {"ftp_settings": SERVER},
+            "Missing parameter: sftp_settings",
+        ),
+        (
+            {"sftp_settings_key": "ftp_settings"},
+            {"sftp_settings": SERVER},
+            "Missing parameter: ftp_settings",
+        ),
+        (
+            {"sftp_settings_key": "sftp_settings_strict"},
+            {"ftp_settings": SERVER},
+            "Unknown parameter: ftp_settings",
+        ),
+        ({"sftp_settings_key": "either"}, {}, "Missing parameter: sftp_settings"),
+        (
+            {"sftp_port_type": "string"},
+            {"sftp_settings": SERVER | {"port": 22}},
+            "sftp_settings.port. String expected",
+        ),
+        (
+            {"sftp_port_type": "integer"},
+            {"ftp_settings": SERVER | {"port": "22"}},
+            "ftp_settings.port. Integer expected",
+        ),
+        (
+            {"refuse_ftp": True},
+            {"distribution_method": "ftp", "ftp_settings": SERVER},
+            "Invalid distribution method: ftp",
+        ),
+        (
+            {"strict_contract": False, "sftp_settings_key": "sftp_settings_strict"},
+            {"sftp_settings": SERVER, "origin": "form"},
+            "Unknown parameter: origin",
+        ),
+    ],
+)
+def test_each_contract_switch_answers_like_emarsys_answers_bad_input(
+    switches: dict[str, Any], change: dict[str, Any], text: str
+) -> None:
+    config = SandboxConfig(days=1, per_day=1, **switches)
+    with Sandbox(config) as sb:
+        credentials = (config.client_id, config.client_secret)
+        grant = {"grant_type": "client_credentials"}
+        token = requests.post(sb.token_url, auth=credentials, data=grant).json()["access_token"]
+        reply = requests.post(
+            f"{sb.api_url}/v3/contact/getregistrations",
+            json=SFTP_BODY | change,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert (reply.status_code, reply.json()["replyCode"]) == (400, 10001)
+    assert text in reply.json()["replyText"]
+
+
+def test_outside_strict_mode_unknown_parameters_pass() -> None:
+    config = SandboxConfig(days=1, per_day=1, strict_contract=False)
+    with Sandbox(config) as sb:
+        credentials = (config.client_id, config.client_secret)
+        grant = {"grant_type": "client_credentials"}
+        token = requests.post(sb.token_url, auth=credentials, data=grant).json()["access_token"]
+        reply = requests.post(
+            f"{sb.api_url}/v3/contact/getregistrations",
+            json=GOOD | {"origin": "form"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert reply.status_code == 200, reply.text
