@@ -42,8 +42,8 @@ def sftp(tmp_path: Path) -> Iterator[SftpServer]:
         yield server
 
 
-def sftp_config(sb: Sandbox, port: int, **overrides: Any) -> dict[str, Any]:
-    settings = {"host": HOST, "port": port, "username": USER, "password": PASSWORD}
+def sftp_config(sb: Sandbox, sftp: SftpServer, **overrides: Any) -> dict[str, Any]:
+    settings = {"host": HOST, "port": sftp.port, "username": USER, "password": PASSWORD}
     return tap_config(
         sb,
         window_hours=6,
@@ -86,7 +86,7 @@ def test_sftp_gives_exact_rows_in_every_form_emarsys_may_want(
         sftp_port_type=port_type,
     )
     with Sandbox(config) as sb:
-        run = run_tap(sftp_config(sb, sftp.port, max_concurrent_exports=4))
+        run = run_tap(sftp_config(sb, sftp, max_concurrent_exports=4))
         exact(sb, run)
         sent = starts(sb)
     # The tap starts with the current spec's form: sftp_settings, the port a string.
