@@ -53,6 +53,13 @@ def _show(value: object) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
+def _is(instance: object, kind: object) -> bool:
+    """Whether ``instance`` has the JSON type ``kind`` (``integer`` or ``string``)."""
+    if kind == "integer":
+        return isinstance(instance, int) and not isinstance(instance, bool)
+    return kind == "string" and isinstance(instance, str)
+
+
 def _message(error: ValidationError) -> str:
     """Emarsys-style text for one schema violation, naming the parameter."""
     path = list(error.absolute_path)
@@ -72,6 +79,8 @@ def _message(error: ValidationError) -> str:
     if error.validator == "type":
         wanted = value if isinstance(value, str) else value[0]
         return f"Invalid data format for {name}. {_TYPE_NAMES.get(wanted, wanted)} expected"
+    if error.validator == "anyOf" and any(_is(instance, b.get("type")) for b in value):
+        return f"Invalid value for {name}: {_show(instance)}"  # right type, wrong value
     if error.validator == "anyOf":
         types = sorted({str(branch.get("type")) for branch in value})
         names = " or ".join(_TYPE_NAMES.get(t, t) for t in types)

@@ -117,8 +117,10 @@ def _remote_settings(body: dict[str, Any], method: str, config: SandboxConfig) -
         raise _invalid("Unknown parameter: ftp_settings")
     key = next((k for k in keys if k in body), keys[0])
     settings = body.get(key)
-    if not isinstance(settings, dict):
+    if settings is None:
         raise _invalid(f"Missing parameter: {key}")
+    if not isinstance(settings, dict):
+        raise _invalid(f"Invalid data format for {key}. Object expected")
     port, wanted = settings.get("port"), config.sftp_port_type
     if method == "sftp" and port is not None and wanted != "either":
         expected = str if wanted == "string" else int

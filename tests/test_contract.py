@@ -67,7 +67,9 @@ def test_each_source_is_named_with_its_full_commit() -> None:
         ({"delimiter": "|"}, "Invalid value for delimiter: |"),
         ({"sftp_settings": SERVER, "ftp_settings": SERVER}, "both given"),
         ({"sftp_settings": SERVER | {"port": 22.5}}, "sftp_settings.port. Integer or String"),
-        ({"sftp_settings": SERVER | {"port": "22a"}}, "sftp_settings.port"),
+        ({"sftp_settings": SERVER | {"port": "22a"}}, "Invalid value for sftp_settings.port: 22a"),
+        ({"contactlist": "abc"}, "Invalid value for contactlist: abc"),
+        ({"contactlist": 1.5}, "contactlist. Integer or String expected"),
         ({"time_range": None}, "Missing parameter: time_range"),
     ],
 )
