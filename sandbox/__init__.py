@@ -1,4 +1,7 @@
-"""A local, standard-library-only simulator of the Emarsys export API ("the sandbox").
+"""A local simulator of the Emarsys export API ("the sandbox").
+
+Standard library only, apart from ``jsonschema``, which holds requests and replies to
+Emarsys' published contract (``sandbox.contract``), and paramiko for SFTP uploads.
 
 Typical use::
 

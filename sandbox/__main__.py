@@ -12,16 +12,19 @@ from typing import TYPE_CHECKING
 
 from sandbox.config import (
     BOUNDS,
+    EXPORT_ID_FORMS,
     EXPORT_SCOPES,
     FRAMINGS,
     IN_PROGRESS_SPELLINGS,
     PAGING_FORMS,
+    PORT_TYPES,
+    SFTP_KEYS,
     SandboxConfig,
 )
 from sandbox.server import Sandbox
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from types import FrameType
 
 
@@ -113,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="comma-separated permissions of the API user (default: all)",
     )
+    _add_contract_options(add)
     add(
         "--file-cache",
         default=None,
@@ -120,6 +124,52 @@ def build_parser() -> argparse.ArgumentParser:
         help="render each distinct export body once into DIR and serve the file (benchmarks)",
     )
     return parser
+
+
+def _add_contract_options(add: Callable[..., object]) -> None:
+    """The contract (sandbox/contract.py) and a switch for each of its contradictions."""
+    add(
+        "--lenient-contract",
+        action="store_true",
+        help="accept getregistrations parameters the contract does not name (default: refuse)",
+    )
+    add(
+        "--sftp-settings-key",
+        choices=SFTP_KEYS,
+        default="either",
+        help="the key sftp's server settings must come in (sftp_settings_strict: only "
+        "sftp_settings, and ftp_settings refused as unknown; default either)",
+    )
+    add(
+        "--sftp-port-type",
+        choices=PORT_TYPES,
+        default="either",
+        help="the type sftp's port must have (default either)",
+    )
+    add("--refuse-ftp", action="store_true", help='refuse distribution_method "ftp"')
+    add(
+        "--limit-answers-json",
+        action="store_true",
+        help="answer /data requests that carry limit with JSON, as the current spec says",
+    )
+    add(
+        "--limit-json-as-csv",
+        action="store_true",
+        help="label those JSON answers text/csv, as the spec declares for /data",
+    )
+    add(
+        "--data-answers-json",
+        action="store_true",
+        help="answer every /data request with JSON, limit or not",
+    )
+    add(
+        "--export-id-form",
+        choices=EXPORT_ID_FORMS,
+        default="spec",
+        help="the export id in replies: spec (integer when started, string in the status), "
+        "integer or string",
+    )
+    add("--status-type", default="Registrations", help='the status reply\'s "type"')
 
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
@@ -155,6 +205,15 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         permissions=permissions,
         file_cache_dir=args.file_cache,
         clock_offset_seconds=args.clock_offset,
+        strict_contract=not args.lenient_contract,
+        sftp_settings_key=args.sftp_settings_key,
+        sftp_port_type=args.sftp_port_type,
+        refuse_ftp=args.refuse_ftp,
+        limit_answers_json=args.limit_answers_json,
+        limit_json_labelled_csv=args.limit_json_as_csv,
+        data_answers_json=args.data_answers_json,
+        export_id_form=args.export_id_form,
+        status_type=args.status_type,
     )
 
 

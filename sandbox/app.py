@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.auth import TokenStore, WsseVerifier, parse_basic
 from sandbox.config import Faults, SandboxConfig
+from sandbox.conformance import reply_problems, token_request_problems
 from sandbox.contactlists import CONTACT_LISTS, in_contact_list
 from sandbox.csvrender import CsvBody, CsvSpec, FileBody
 from sandbox.dataset import Dataset, Registration
 from sandbox.exports import ExportJob, ExportStore
 from sandbox.fields import LANGUAGES, all_fields
 from sandbox.filecache import FileCache
-from sandbox.paging import paged_reply, requested_page
+from sandbox.paging import json_page_reply, paged_reply, requested_page
 from sandbox.ratelimit import TOO_MANY_REQUESTS, TOO_MANY_REQUESTS_CODE, RateLimiter
 from sandbox.replies import CSV_TYPE, ApiError, Reply, envelope, ok, plain_json
 from sandbox.requestlog import RequestLog
@@ -39,6 +40,13 @@ _SERVER_ERRORS = (
     (503, 1003, "The system is overloaded for this resource."),
 )
 _REPLY_CODE_ERRORS = ((1003, "An internal error occurred."), (2011, "Internal error"))
+# The reply schema (sandbox/contract.py) of each route's successful JSON reply.
+_REPLY_KINDS = {
+    "export.contact.registrations": "export.start",
+    "export.status": "export.status",
+    "field.list": "field.list",
+    "field.get": "field.list",
+}
 
 
 class SandboxApp:
@@ -72,6 +80,7 @@ class SandboxApp:
             config.export_delay_seconds, clock or time.monotonic, scope=config.export_scope
         )
         self.log = RequestLog()
+        self.contract_violations: list[str] = []
         self._routes: list[tuple[tuple[str, ...], str, str, Handler]] = [
             (("field",), "GET", "field.get", self._fields),
             (("field", "translate", "*"), "GET", "field.list", self._fields),
@@ -131,6 +140,10 @@ class SandboxApp:
         form = request.form_body() or {}
         if form.get("grant_type") != "client_credentials":
             return plain_json(400, {"error": "unsupported_grant_type"})
+        if self.config.strict_contract and token_request_problems(
+            form, request.header("Authorization")
+        ):
+            return plain_json(400, {"error": "invalid_request"})
         decision = self.token_limiter.hit(self.config.client_id, spent=spent)
         if not decision.allowed:
             reply = plain_json(429, decision.error_body())
@@ -170,7 +183,21 @@ class SandboxApp:
             code, text = self._rng.choice(_REPLY_CODE_ERRORS)
         if roll:
             return envelope(200, code, text)
-        return handler(request, parts)
+        return self.checked_reply(permission, handler(request, parts))
+
+    def checked_reply(self, permission: str, reply: Reply) -> Reply:
+        """``reply``, or a 500 when it breaks its reply schema (``check_replies``)."""
+        kind = _REPLY_KINDS.get(permission)
+        if not self.config.check_replies or kind is None or reply.status != 200:
+            return reply
+        if reply.csv is not None or not reply.content_type.startswith("application/json"):
+            return reply
+        problems = reply_problems(kind, json.loads(reply.body))
+        if not problems:
+            return reply
+        with self.fault_lock:
+            self.contract_violations.extend(problems)
+        return envelope(500, 1003, f"Sandbox reply breaks the contract: {problems[0]}")
 
     def _inject_faults(self) -> None:
         with self.fault_lock:
@@ -220,9 +247,10 @@ class SandboxApp:
             body = json.loads(request.body)
         except ValueError:
             body = None
-        export = validate_registrations(body)
+        export = validate_registrations(body, self.config)
         job = self.exports.start(body, export, self.faults, self.now(), owner=_owner(request))
-        return ok({"id": job.id})
+        form = self.config.export_id_form
+        return ok({"id": str(job.id) if form == "string" else job.id})
 
     def _export_status(self, request: IncomingRequest, parts: list[str]) -> Reply:
         job = self.exports.get(parts[1], _owner(request))
@@ -231,6 +259,9 @@ class SandboxApp:
         data = job.status_data(self.faults)
         if data["status"] == "in progress":
             data["status"] = self.config.in_progress_spelling
+        data["type"] = self.config.status_type
+        if self.config.export_id_form == "integer":
+            data["id"] = job.id
         return ok(data)
 
     def _export_data(self, request: IncomingRequest, parts: list[str]) -> Reply:
@@ -249,6 +280,11 @@ class SandboxApp:
             )
         if job.expired(self.config.export_expiry_seconds, self.faults):
             raise ApiError(410, 4003, "Exported data is not available.")
+        json_answer = page.limit is not None and self.config.limit_answers_json
+        if json_answer or self.config.data_answers_json:
+            whole = self._file_body(job, cache=False)
+            assert isinstance(whole, CsvBody)
+            return json_page_reply(whole, page, self.config)
         if page.is_whole() and self.config.download_row_cap is None:
             body = self._file_body(job)
             reply = Reply(200, content_type=CSV_TYPE, csv=body)

@@ -14,6 +14,13 @@ PAGING_FORMS = ("query", "path", "both", "none")
 # that started it (others get 400/10001 as for an id that does not exist). The docs do
 # not say whether an export started through WSSE (v2) can be polled with OAuth (v3).
 EXPORT_SCOPES = ("account", "credential")
+# Which key carries the server settings of distribution_method sftp: the current spec
+# names sftp_settings, its example and the older docs ftp_settings (see sandbox/contract.py).
+SFTP_KEYS = ("either", "ftp_settings", "sftp_settings", "sftp_settings_strict")
+# The type of the SFTP port: a string in the current spec, an integer in the older docs.
+PORT_TYPES = ("either", "string", "integer")
+# The export id in replies: the spec's integer when started and string in the status.
+EXPORT_ID_FORMS = ("spec", "integer", "string")
 
 
 def _default_start() -> datetime:
@@ -71,6 +78,27 @@ class SandboxConfig:
     rate_limit_window_seconds: float = 60.0
     permissions: frozenset[str] | None = None
     clock_offset_seconds: float = 0.0
+    # The contract (sandbox/contract.py): every getregistrations body is validated; strict
+    # refuses parameters the schema does not name. check_replies validates every JSON reply
+    # against the reply schemas and turns a violation into a 500 that the tests see.
+    strict_contract: bool = True
+    check_replies: bool = True
+    # The contract's contradictions, one switch each (sandbox/contract.py says why):
+    # the settings key of sftp ("sftp_settings_strict": only sftp_settings, and an
+    # unknown parameter is refused even outside strict_contract), the port's type,
+    # whether distribution_method "ftp" is refused, whether /data with limit answers
+    # JSON, the export id's type in the replies and the status reply's "type".
+    sftp_settings_key: str = "either"
+    sftp_port_type: str = "either"
+    refuse_ftp: bool = False
+    limit_answers_json: bool = False
+    # ...labelled text/csv, as the spec declares for /data, instead of application/json.
+    limit_json_labelled_csv: bool = False
+    # Every /data answer is JSON, limit or not (the spec's only declared /data schema is
+    # the JSON envelope, though it declares text/csv).
+    data_answers_json: bool = False
+    export_id_form: str = "spec"
+    status_type: str = "Registrations"
     # Benchmarks: render each distinct export body once into this folder and serve the
     # file, so the download runs at disk speed instead of the simulator's render speed.
     file_cache_dir: str | None = None
@@ -94,6 +122,14 @@ class SandboxConfig:
         if self.paging_forms not in PAGING_FORMS:
             msg = f"paging_forms must be one of {PAGING_FORMS}, not {self.paging_forms!r}"
             raise ValueError(msg)
+        for name, allowed in (
+            ("sftp_settings_key", SFTP_KEYS),
+            ("sftp_port_type", PORT_TYPES),
+            ("export_id_form", EXPORT_ID_FORMS),
+        ):
+            if getattr(self, name) not in allowed:
+                msg = f"{name} must be one of {allowed}, not {getattr(self, name)!r}"
+                raise ValueError(msg)
         if self.download_row_cap is not None and self.download_row_cap < 1:
             msg = "download_row_cap must be >= 1 (or None for no cap)"
             raise ValueError(msg)

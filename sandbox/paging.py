@@ -8,18 +8,22 @@ page repeats the header is not documented. Each is a switch here:
 ``download_row_cap``, ``paging_forms`` and ``header_on_every_page``.
 
 ``offset`` and ``limit`` count data rows. A form the server does not honour
-is ignored (query) or not routed (path: 404, like any unknown resource).
+is ignored (query) or not routed (path: 404, like any unknown resource). With
+``limit_answers_json`` a request with ``limit`` is answered with JSON, as the
+current spec says it is.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from sandbox.csvrender import CsvBody
-from sandbox.replies import CSV_TYPE, ApiError, Reply
+from sandbox.replies import CSV_TYPE, ApiError, Reply, ok
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -89,4 +93,18 @@ def paged_reply(body: CsvBody, page: Page, config: SandboxConfig) -> Reply:
     reply = Reply(200, content_type=CSV_TYPE, csv=paged)
     if config.framing == "content-length":
         reply.csv_length = paged.length()
+    return reply
+
+
+def json_page_reply(body: CsvBody, page: Page, config: SandboxConfig) -> Reply:
+    """The page as JSON, as the spec says ``limit`` makes it (the shape is undocumented).
+
+    Here: the usual envelope, ``data`` a list of rows, each a list of cell strings.
+    """
+    paged = page_body(body, page, config)
+    text = b"".join(paged.chunks(config.chunk_size)).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text), delimiter=body.spec.delimiter))
+    reply = ok(rows)
+    if config.limit_json_labelled_csv:  # the spec declares text/csv for /data
+        reply.content_type = CSV_TYPE
     return reply

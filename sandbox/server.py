@@ -77,8 +77,24 @@ class Sandbox:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        """Stop the sandbox."""
+        """Stop the sandbox; fail when it sent a reply that breaks the contract.
+
+        A drifting sandbox thus fails the test that used it (``check_replies``).
+        """
         self.stop()
+        if exc is None and self.contract_violations:
+            msg = "the sandbox broke the reply contract: " + "; ".join(self.contract_violations)
+            raise AssertionError(msg)
+
+    @property
+    def app(self) -> SandboxApp:
+        """Return the request handling behind the server (tests reach its checks)."""
+        return self._app
+
+    @property
+    def contract_violations(self) -> list[str]:
+        """Return every way a reply broke its reply schema so far (``check_replies``)."""
+        return list(self._app.contract_violations)
 
     @property
     def port(self) -> int:

@@ -6,11 +6,15 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from sandbox.conformance import check_request
 from sandbox.contactlists import KNOWN_CONTACT_LISTS
 from sandbox.fields import LANGUAGES, MAX_EXPORT_FIELDS, exportable_ids
 from sandbox.replies import ApiError
+
+if TYPE_CHECKING:
+    from sandbox.config import SandboxConfig
 
 VALIDATION_CODE = 10001
 INVALID_PAYLOAD_CODE = 1010
@@ -95,8 +99,42 @@ def _field_ids(raw: object) -> tuple[int, ...]:
     return tuple(fid for fid in ids if fid is not None)
 
 
-def validate_registrations(body: object) -> ExportRequest:
-    """Validate a getregistrations body, raising ``ApiError`` exactly as Emarsys documents."""
+def _remote_settings(body: dict[str, Any], method: str, config: SandboxConfig) -> dict[str, Any]:
+    """The server settings of an ftp/sftp export, read the way ``config`` says Emarsys does.
+
+    ftp takes ``ftp_settings`` (the older docs). sftp takes the key(s) that
+    ``config.sftp_settings_key`` accepts (the spec says ``sftp_settings``, its example
+    ``ftp_settings``); the other key is ignored, or refused in ``sftp_settings_strict``.
+    """
+    mode = config.sftp_settings_key
+    if method == "ftp":
+        keys = ["ftp_settings"]
+    elif mode == "either":
+        keys = ["sftp_settings", "ftp_settings"]
+    else:
+        keys = ["ftp_settings" if mode == "ftp_settings" else "sftp_settings"]
+    if method == "sftp" and mode == "sftp_settings_strict" and "ftp_settings" in body:
+        raise _invalid("Unknown parameter: ftp_settings")
+    key = next((k for k in keys if k in body), keys[0])
+    settings = body.get(key)
+    if settings is None:
+        raise _invalid(f"Missing parameter: {key}")
+    if not isinstance(settings, dict):
+        raise _invalid(f"Invalid data format for {key}. Object expected")
+    port, wanted = settings.get("port"), config.sftp_port_type
+    if method == "sftp" and port is not None and wanted != "either":
+        expected = str if wanted == "string" else int
+        if not isinstance(port, expected) or isinstance(port, bool):
+            raise _invalid(f"Invalid data format for {key}.port. {wanted.capitalize()} expected")
+    return settings
+
+
+def validate_registrations(body: object, config: SandboxConfig) -> ExportRequest:
+    """Validate a getregistrations body, raising ``ApiError`` exactly as Emarsys documents.
+
+    The documented error table first, then the switches for the contract's
+    contradictions, then the schema of ``sandbox.contract`` (closed in strict mode).
+    """
     if not isinstance(body, dict):
         raise ApiError(400, INVALID_PAYLOAD_CODE, "Invalid request payload")
     for name in ("distribution_method", "time_range", "contact_fields"):
@@ -108,7 +146,7 @@ def validate_registrations(body: object) -> ExportRequest:
     if len(time_range) != _RANGE_SIZE:
         raise _invalid("Invalid data format for time_range. Array size must be 2")
     method = body["distribution_method"]
-    if method not in DISTRIBUTION_METHODS:
+    if method not in DISTRIBUTION_METHODS or (method == "ftp" and config.refuse_ftp):
         raise _invalid(f"Invalid distribution method: {_show(method)}")
     field_ids = _field_ids(body["contact_fields"])
     start, end = parse_bound(time_range[0]), parse_bound(time_range[1])
@@ -129,7 +167,9 @@ def validate_registrations(body: object) -> ExportRequest:
         raise _invalid("Invalid data format for contactlist. Integer expected")
     if contactlist is not None and _int_like(contactlist) not in KNOWN_CONTACT_LISTS:
         raise _invalid(f"Invalid value for contactlist: {contactlist}")
-    settings = body.get("ftp_settings", body.get("sftp_settings"))
+    settings = _remote_settings(body, method, config) if method != "local" else None
+    closed = config.strict_contract or config.sftp_settings_key == "sftp_settings_strict"
+    check_request(body, closed=closed)
     url = body.get("notification_url")
     return ExportRequest(
         distribution_method=method,
@@ -141,6 +181,6 @@ def validate_registrations(body: object) -> ExportRequest:
         header=header,
         language=language,
         contactlist=_int_like(contactlist),
-        ftp_settings=settings if isinstance(settings, dict) else None,
+        ftp_settings=settings,
         notification_url=url if isinstance(url, str) else None,
     )

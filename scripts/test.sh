@@ -4,6 +4,8 @@
 # The full suite runs on the main interpreter (PYTHON, default python3, in .venv); the fast
 # subset (-m "not slow") runs on every other Python the package claims (PYTHONS, the
 # classifiers of pyproject.toml), each in .venv-py<version>.
+# Every sandbox runs in strict contract mode (SandboxConfig's default; sandbox/contract.py):
+# requests outside Emarsys' published contract are refused, replies outside it fail the test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STARTED=$SECONDS

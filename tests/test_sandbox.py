@@ -220,7 +220,12 @@ def test_payload_language_and_id_forms(api: Api) -> None:
         assert reply.json()["replyCode"] == 1010
     reply = api.call("POST", "contact/getregistrations", json=body(language="xx"))
     assert (reply.status_code, reply.json()["replyCode"]) == (400, 1002)
-    assert api.export(contact_fields=["1", 3], time_range=["2024-03-29", "2024-03-29 12:30"]) > 0
+    assert api.export(contact_fields=[1, 3], time_range=["2024-03-29", "2024-03-29 12:30"]) > 0
+    # The contract's integer ids: the strings of the older docs' examples are refused.
+    reply = api.call("POST", "contact/getregistrations", json=body(contact_fields=["1", 3]))
+    assert (reply.status_code, reply.json()["replyCode"]) == (400, 10001)
+    text = reply.json()["replyText"]
+    assert text == "Invalid data format for contact_fields[0]. Integer expected"
 
 
 def test_identical_running_export_is_refused_and_status_progresses() -> None:

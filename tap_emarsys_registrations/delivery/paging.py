@@ -11,7 +11,9 @@ Paging, as decided from the docs and Emarsys' own clients:
   without ``limit`` (the spec says ``limit`` may turn the answer into JSON);
   the path form ``/offset=N&limit=CAP`` is the one Emarsys' own clients send.
 - A form counts as ignored when the page starts with the same rows as the
-  first page, is answered 400/404, or is not CSV; the other form is tried
+  first page, is answered 400/404, or is not CSV: the current spec says that
+  with ``limit`` the answer is JSON, so a page whose Content-Type is not CSV or
+  whose first bytes are JSON is never read as CSV. The other form is tried
   then. The form that works is logged and used for the rest of the run. When
   neither works, the run stops before the window is checkpointed.
 - A page that starts with the header row has it skipped; a BOM is dropped.
@@ -50,6 +52,13 @@ if TYPE_CHECKING:
 LOGGER: Final = logging.getLogger(__name__)
 COMPARED_ROWS: Final = 3
 _NOT_HONOURED: Final = frozenset({400, 404})
+# How a JSON answer starts; a CSV export starts with its header or a user id.
+_JSON_STARTS: Final = (b'{"', b"{}", b"[{", b"[[", b"[]", b'["')
+
+
+def looks_like_json(head: bytes) -> bool:
+    """Whether the first bytes of a download are JSON rather than CSV."""
+    return head.removeprefix(BOM).lstrip().startswith(_JSON_STARTS)
 
 
 class PagingForm(StrEnum):
@@ -80,7 +89,12 @@ class PagedDownload:
 
     def open(self, export_id: int, describe: str) -> Body:
         """The export's rows as one body: the first answer, then any further pages."""
-        first = response_body(self._jobs.open_download(export_id, describe))
+        response = self._jobs.open_download(export_id, describe)
+        content_type = response.headers.get("Content-Type", "")
+        if not content_type.startswith("text/csv"):
+            response.close()
+            raise _not_csv(describe, content_type or "no Content-Type")
+        first = response_body(response)
         current = [first]
 
         def close() -> None:
@@ -95,6 +109,8 @@ class PagedDownload:
     ) -> Generator[bytes, None, None]:
         counter = RecordCounter()
         for chunk in first.chunks:
+            if not counter.bytes_read and looks_like_json(chunk[:16]):
+                raise _not_csv(describe, "JSON")
             counter.feed(chunk)
             yield chunk
         _check_length(first, counter.bytes_read)
@@ -148,6 +164,10 @@ class PagedDownload:
                 LOGGER.info("%s: Emarsys refused offset in the %s form", describe, form)
                 continue
             buffered = _peek(page.chunks)
+            if looks_like_json(buffered[:16]):
+                page.close()
+                LOGGER.info("%s: Emarsys answered offset in the %s form with JSON", describe, form)
+                continue
             records = first_records(buffered, 1 + COMPARED_ROWS)
             skip = 0
             if header is not None and records and records[0][0] == header:
@@ -165,7 +185,8 @@ class PagedDownload:
         raise PagingError(
             f"{describe}: the download stopped at exactly {cap} rows, a documented Emarsys "
             "per-download cap, and Emarsys ignored offset in both the query and the path "
-            "form, so the rest cannot be fetched. Lower window_hours so that each export "
+            "form (or answered them with JSON, not CSV), so the rest cannot be fetched. The "
+            "bookmark stays before this window. Lower window_hours so that each export "
             "holds fewer rows",
         )
 
@@ -185,6 +206,14 @@ class PagedDownload:
             response.close()
             return None
         return response_body(response)
+
+
+def _not_csv(describe: str, what: str) -> PagingError:
+    return PagingError(
+        f"{describe}: Emarsys answered the download with {what}, not CSV; the tap reads "
+        "only CSV. The bookmark stays before this window. Lower window_hours so that "
+        "each export fits one download without paging, or rerun later",
+    )
 
 
 def _peek(chunks: Iterator[bytes]) -> bytes:

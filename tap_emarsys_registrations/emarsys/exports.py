@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
 from tap_emarsys_registrations.emarsys.client import ExportNotReadyError
+from tap_emarsys_registrations.emarsys.request_form import RequestForm, RequestForms
 from tap_emarsys_registrations.errors import (
     EmarsysAPIError,
     ExportBusyError,
@@ -65,8 +66,17 @@ class ExportRequest:
     contact_fields: tuple[int, ...]
     options: ExportOptions
 
-    def body(self) -> dict[str, Any]:
-        """The JSON body Emarsys expects."""
+    @property
+    def learns_form(self) -> bool:
+        """Whether the body's form is learned (sftp: see ``emarsys.request_form``)."""
+        return self.options.remote is not None and self.options.distribution_method == "sftp"
+
+    def body(self, form: RequestForm | None = None) -> dict[str, Any]:
+        """The JSON body Emarsys expects; sftp's settings in ``form``, if given.
+
+        Without ``form`` the settings are ``ftp_settings`` with an integer port:
+        the canonical body behind ``fingerprint``, whatever form the run sends.
+        """
         options = self.options
         body: dict[str, Any] = {
             "distribution_method": options.distribution_method,
@@ -82,7 +92,11 @@ class ExportRequest:
         if options.notification_url is not None:
             body["notification_url"] = options.notification_url
         if options.remote is not None:
-            body["ftp_settings"] = options.remote.request_settings()
+            settings = options.remote.request_settings()
+            key = "ftp_settings"
+            if form is not None and self.learns_form:
+                key, settings = form.render(settings)
+            body[key] = settings
         return body
 
     def fingerprint(self) -> str:
@@ -111,8 +125,10 @@ class ExportJobs:
         stop: threading.Event | None = None,
         *,
         ready_hint: str = "",
+        forms: RequestForms | None = None,
     ) -> None:
         self._client = client
+        self._forms = forms or RequestForms()
         self._policy = policy
         self._clock = clock
         self._stop = stop
@@ -125,12 +141,14 @@ class ExportJobs:
         """Start an export and return its id.
 
         A 4001 reply (an identical export is still running, e.g. one a killed
-        run started) is waited out until ``export_timeout_seconds``.
+        run started) is waited out until ``export_timeout_seconds``. An sftp
+        request refused for its settings' form is sent again in the other form
+        (``emarsys.request_form``).
         """
         poll = self._poll()
         while True:
             try:
-                data = self._client.post("contact/getregistrations", request.body())
+                data = self._post(request)
             except ExportBusyError:
                 wait = poll.next_wait()
                 if wait is None:
@@ -156,6 +174,24 @@ class ExportJobs:
                     endpoint="contact/getregistrations",
                     hint="Check api_url: it must point at the Emarsys API",
                 ) from None
+
+    def _post(self, request: ExportRequest) -> Any:  # noqa: ANN401 - the reply's data
+        """POST the request; with sftp, in the form Emarsys takes, learned on the way."""
+        if not request.learns_form:
+            return self._client.post("contact/getregistrations", request.body())
+        while True:
+            with self._forms.sending() as form:
+                try:
+                    data = self._client.post("contact/getregistrations", request.body(form))
+                except EmarsysAPIError as exc:
+                    if exc.status == 400 and self._forms.learn(form, exc.reply_text):  # noqa: PLR2004
+                        continue
+                    raise
+                except ExportBusyError:
+                    self._forms.worked(form)  # the same body is running: it was taken
+                    raise
+                self._forms.worked(form)
+                return data
 
     def status_data(self, export_id: int) -> dict[str, Any]:
         """The export's status reply (``status``, ``file_name``, ``ftp_dir``...)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
@@ -16,6 +17,43 @@ PERMISSIONS: Final = {
     "field": "field.get",
     "contactlist": "contactlist.list",
 }
+
+# The settings that fill each getregistrations parameter, named in a 400 about it.
+PARAMETER_SETTINGS: Final = {
+    "distribution_method": "distribution_method",
+    "time_range": "start_date', 'end_date' and 'window_hours",
+    "contact_fields": "contact_fields",
+    "contactlist": "contactlist",
+    "language": "language",
+    "delimiter": "delimiter",
+    "with_timestamp": "with_timestamp",
+    "add_field_names_header": "add_field_names_header",
+    "notification_url": "notification_url",
+    "ftp_settings": "ftp_settings",
+    "sftp_settings": "ftp_settings",
+}
+_PARAMETER: Final = re.compile(
+    r"\b(" + "|".join(sorted(PARAMETER_SETTINGS, key=len, reverse=True)) + r")((?:\.\w+)?)\b"
+)
+_FTP_REFUSED: Final = re.compile(r"distribution[ _]method\W+ftp\b")
+
+
+def parameter_hint(text: str) -> str | None:
+    """Which parameter a 400 names, and the setting that fills it; None if it names none."""
+    lowered = text.lower()
+    if _FTP_REFUSED.search(lowered):
+        return (
+            "Emarsys does not take distribution_method 'ftp' (its current API knows 'local' "
+            "and 'sftp'): set distribution_method to 'sftp' for an SFTP server (same "
+            "ftp_settings), or to 'local'"
+        )
+    found = _PARAMETER.search(text)
+    if found is None:
+        return None
+    name, entry = found.group(1), found.group(2)
+    setting = PARAMETER_SETTINGS[name] + entry
+    settings = "settings" if "'" in setting else "setting"
+    return f"The parameter '{name}{entry}' is filled from the {settings} '{setting}': check it"
 
 
 def endpoint_name(path: str) -> str:
@@ -58,6 +96,9 @@ def hint(status: int, reply_code: int | None, text: str, endpoint: str) -> str: 
             f"The API user lacks the permission '{permission}'; grant it in Emarsys under "
             "Management > Security Settings > API users"
         )
+    named = parameter_hint(text) if status == 400 else None  # noqa: PLR2004
+    if named is not None:
+        return named
     if "contact field" in lowered or "number of fields" in lowered:
         return "Check contact_fields and the selected properties"
     if "contactlist" in lowered or reply_code == 3006:  # noqa: PLR2004
