@@ -68,7 +68,7 @@ class SandboxApp:
         limit = config.rate_limit_per_minute
         window = config.rate_limit_window_seconds
         self.limiter = RateLimiter(limit, window, self.now) if limit is not None else None
-        self.exports = ExportStore(config.export_delay_seconds, clock or time.monotonic)
+        self.exports = ExportStore(config.export_time, clock or time.monotonic)
         self.log = RequestLog()
         self._routes: list[tuple[tuple[str, ...], str, str, Handler]] = [
             (("field",), "GET", "field.get", self._fields),
@@ -215,7 +215,9 @@ class SandboxApp:
         except ValueError:
             body = None
         export = validate_registrations(body)
-        job = self.exports.start(body, export, self.faults, self.now())
+        timed = self.config.export_time.counts_rows
+        rows = self.dataset.count_local(export.start, export.end) if timed else 0
+        job = self.exports.start(body, export, self.faults, self.now(), rows)
         return ok({"id": job.id})
 
     def _export_status(self, request: IncomingRequest, parts: list[str]) -> Reply:

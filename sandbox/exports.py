@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from sandbox.config import Faults
+    from sandbox.profile import ExportTime
     from sandbox.validation import ExportRequest
 
 FIRST_EXPORT_ID = 100_000_001
@@ -154,9 +155,11 @@ class ExportJob:
 class ExportStore:
     """All export jobs of the sandbox, with the "same export running" rule."""
 
-    def __init__(self, delay_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
-        """Create an empty store; jobs take ``delay_seconds`` on ``clock`` to finish."""
-        self.delay_seconds = delay_seconds
+    def __init__(
+        self, export_time: ExportTime, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        """Create an empty store; a job's duration on ``clock`` follows ``export_time``."""
+        self.export_time = export_time
         self._clock = clock
         self._jobs: dict[int, ExportJob] = {}
         self._next_id = FIRST_EXPORT_ID
@@ -168,8 +171,9 @@ class ExportStore:
         request: ExportRequest,
         faults: Faults,
         now: float,
+        rows: int = 0,
     ) -> ExportJob:
-        """Start a job, or raise 400/4001 if an identical one is still running."""
+        """Start a job of ``rows`` rows, or raise 400/4001 if an identical one still runs."""
         key = json.dumps(body, sort_keys=True, separators=(",", ":"))
         with self._lock:
             for job in self._jobs.values():
@@ -183,7 +187,7 @@ class ExportStore:
                 body,
                 request,
                 created=now,
-                delay=self.delay_seconds,
+                delay=self.export_time.seconds(rows),
                 fail=fail,
                 clock=self._clock,
             )
