@@ -58,7 +58,11 @@ def test_sixty_fields_come_back_as_complete_records(concurrency: int) -> None:
     with Sandbox(SandboxConfig(days=2, per_day=30)) as sb:
         run = run_tap(
             tap_config(
-                sb, contact_fields=SIXTY, window_hours=12, max_concurrent_exports=concurrency
+                sb,
+                contact_fields=SIXTY,
+                window_hours=12,
+                max_window_hours=12,  # one export (of three parts) per window
+                max_concurrent_exports=concurrency,
             )
         )
         assert run.error is None

@@ -191,13 +191,28 @@ class SpanPlanner:
         """The density the next span is sized from (None before any export was read)."""
         return estimate_density(self._observations)
 
+    def saved_span_windows(self, saved_end: dt.datetime | None) -> int | None:
+        """How many windows from the next one end at ``saved_end`` (a saved export's span).
+
+        None when no saved span starts at the next window, when it does not end on a
+        grid boundary of this run, or when it holds more windows than the policy allows.
+        """
+        if saved_end is None or self.remaining <= 0:
+            return None
+        for count, window in enumerate(self._windows[self._next :], start=1):
+            if count > self.policy.max_windows or window.end > saved_end:
+                return None
+            if window.end == saved_end:
+                return count
+        return None
+
     def next_span(self, first_window_of: int | None = None) -> Span | None:
         """The next span, or None when every window is planned or evidence is awaited.
 
         ``first_window_of`` forces a span of exactly that many windows (a saved
-        export of an earlier run is reused as it was started).
+        export of an earlier run is reused as it was started, evidence or not).
         """
-        if self.remaining <= 0 or self.waiting:
+        if self.remaining <= 0 or (self.waiting and first_window_of is None):
             return None
         rest = self._windows[self._next :]
         if first_window_of is not None:
@@ -209,6 +224,10 @@ class SpanPlanner:
             count = windows_for(self.policy, rest, density or 0.0)
         self._next += count
         return Span(tuple(rest[:count]))
+
+    def next_start(self) -> dt.datetime | None:
+        """The start of the next window to plan, if any."""
+        return self._windows[self._next].start if self.remaining > 0 else None
 
     def observe(self, observation: Observation) -> None:
         """Learn from a finished export's rows per grid window."""
