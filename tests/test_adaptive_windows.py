@@ -15,6 +15,7 @@ import pytest
 
 from sandbox import Sandbox, SandboxConfig
 from sandbox.profile import Burst
+from tap_emarsys_registrations.streams import RegistrationsStream
 from tap_emarsys_registrations.tap import TapEmarsysRegistrations
 from tests.clocks import FAST_CLOCK, VirtualClock
 from tests.conftest import VIENNA, Run, expected_keys, record_keys, run_tap, tap_config
@@ -85,11 +86,16 @@ def test_merged_spans_give_exact_rows_and_grid_window_starts_through_dst(
         assert stream_state(run)["pending_exports"] == {}
 
 
-def test_the_bookmark_stays_at_a_merged_span_start_until_its_last_record() -> None:
+def test_the_bookmark_stays_at_a_merged_span_start_until_its_last_record(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The SDK writes a STATE every STATE_MSG_FREQUENCY records; make it happen mid-export.
+    monkeypatch.setattr(RegistrationsStream, "STATE_MSG_FREQUENCY", 25)
     with Sandbox(SandboxConfig(days=4, per_day=40)) as sb:
         start = sb.config.start
         run = run_tap(tap_config(sb, window_hours=24, max_concurrent_exports=1))
         assert run.error is None
+        assert not any("progress_markers" in str(state) for state in run.states)
         bookmarks = []
         for message in run.messages:
             if message["type"] == "STATE":
@@ -164,6 +170,29 @@ def test_a_failed_merged_export_is_split_in_two_until_it_succeeds() -> None:
     # while the one worker exports the second half, is split into single days.
     assert spans == [1.0, 4.0, 2.0, 2.0, 1.0, 1.0]
     assert statuses == ["done", "error", "error", "done", "done", "done"]
+
+
+def test_a_merged_export_that_times_out_is_split_on_the_virtual_clock() -> None:
+    """100 rows a day at 200 s per 1,000 rows: 4 days take 80 s, over the 60 s timeout."""
+    virtual = VirtualClock()
+    config = SandboxConfig(days=5, per_day=100, export_seconds_per_thousand_rows=200)
+    with Sandbox(config, clock=virtual.time) as sb:
+        start = sb.config.start
+        run = run_tap(
+            tap_config(
+                sb,
+                window_hours=24,
+                max_concurrent_exports=1,
+                poll_interval_seconds=2,
+                poll_interval_max_seconds=2,
+                export_timeout_seconds=60,
+            ),
+            clock=virtual.clock(),
+        )
+        assert run.error is None, run.error
+        assert [span_days(p) for p in posts(sb)] == [1.0, 4.0, 2.0, 2.0]
+        assert record_keys(run) == expected_keys(sb, start, start + 5 * DAY)
+        check_window_starts(run, start, DAY)
 
 
 def test_a_failed_single_window_still_fails_the_run() -> None:

@@ -65,6 +65,8 @@ def test_saved_ids_are_reused_and_not_reported_again() -> None:
     assert made.saved == [True, False]
     assert made.parts[0].export_id == 5
     assert made.take_new_ids() == []
+    assert made.state is JobState.PLANNED  # part 1 still needs an export
+    assert job((5, 6)).state is JobState.STARTED
 
 
 def test_fresh_skips_what_an_earlier_read_handed_on_and_counts_only_what_was_taken() -> None:

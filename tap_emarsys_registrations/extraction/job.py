@@ -78,7 +78,7 @@ class SpanJob:
             for index, (request, saved) in enumerate(requests)
         ]
         self.saved = [part.export_id != 0 for part in self.parts]
-        self.state = JobState.PLANNED
+        self.state = JobState.STARTED if all(self.saved) else JobState.PLANNED
         self.rows_done = 0
         self.rows_per_window: dict[str, int] = {}
         self._new_ids: list[NewId] = []
