@@ -145,7 +145,9 @@ def test_a_burst_shrinks_the_spans_started_after_it_came_back() -> None:
     assert days[-1] > 1.0  # quiet again: grown back
 
 
-def test_a_failed_merged_export_is_split_in_two_until_it_succeeds() -> None:
+def test_a_failed_merged_export_is_split_in_two_until_it_succeeds(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     with Sandbox(SandboxConfig(days=5, per_day=30)) as sb:
         start = sb.config.start
 
@@ -170,6 +172,9 @@ def test_a_failed_merged_export_is_split_in_two_until_it_succeeds() -> None:
     # while the one worker exports the second half, is split into single days.
     assert spans == [1.0, 4.0, 2.0, 2.0, 1.0, 1.0]
     assert statuses == ["done", "error", "error", "done", "done", "done"]
+    # Progress and warnings name a merged export by the grid windows it covers.
+    assert "windows 2-5/5 [2024-03-30T00:00:00+00:00, 2024-04-03T00:00:00+00:00)" in caplog.text
+    assert "the export over 4 windows failed" in caplog.text
 
 
 def test_a_merged_export_that_times_out_is_split_on_the_virtual_clock() -> None:
