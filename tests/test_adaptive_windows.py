@@ -333,3 +333,30 @@ def test_memory_stays_flat_however_many_rows_a_merged_export_holds() -> None:
     # 21,000 more records of ~0.5 KiB would be over 10 MiB if they were held; the
     # sandbox (in this process) caches some values per contact, about 1 MiB here.
     assert peaks[1] - peaks[0] < 4 * 1024 * 1024, peaks
+
+
+def test_a_saved_export_inside_a_merged_span_is_dropped_when_the_span_is_done() -> None:
+    with Sandbox(SandboxConfig(days=5, per_day=20)) as sb:
+        start = sb.config.start
+        inside = (start + 2 * DAY).isoformat()
+        state = {
+            "bookmarks": {
+                "registrations": {
+                    "replication_key": "window_start",
+                    "replication_key_value": start.isoformat(),
+                    "pending_exports": {
+                        inside: {
+                            "id": 999,
+                            "window_end": (start + 3 * DAY).isoformat(),
+                            "fingerprint": "from-an-older-run",
+                        },
+                    },
+                }
+            }
+        }
+        run = run_tap(tap_config(sb, window_hours=24, max_concurrent_exports=1), state=state)
+        assert run.error is None
+        assert [span_days(p) for p in posts(sb)] == [1.0, 4.0]
+        assert not any("/export/999" in e.path for e in sb.requests)
+        assert stream_state(run)["pending_exports"] == {}
+        assert record_keys(run) == expected_keys(sb, start, start + 5 * DAY)

@@ -100,9 +100,19 @@ class StreamCheckpoint:
         """
         state = self._state()
         pending = self._pending()
-        start, end = iso_utc(window.start), iso_utc(window.end)
-        for key in [k for k in pending if start <= k.split("/", 1)[0] < end]:
+        for key in [k for k in pending if _starts_in(k, window)]:
             del pending[key]
         state["replication_key"] = WINDOW_START
         state["replication_key_value"] = iso_utc(window.end)
         self._emit()
+
+
+def _starts_in(key: str, window: Window) -> bool:
+    """Whether a ``pending_exports`` key (``start`` or ``start/part``) starts in ``window``."""
+    try:
+        start = dt.datetime.fromisoformat(key.split("/", 1)[0])
+    except ValueError:
+        return False
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=dt.UTC)
+    return start in window
