@@ -137,7 +137,10 @@ def throughput(bench: Bench, big: SandboxProc, small: SandboxProc) -> dict[str, 
 
 def backfill_and_polling(bench: Bench, backfill: SandboxProc, slow: SandboxProc) -> dict[str, Any]:
     poll = bench.poll_settings()
-    base = tap_config(backfill, **DAY, window_hours=1, contact_fields=FIELDS, **poll)
+    # One export per window: these rows measure exports in flight (rows 9a-9e merge them).
+    base = tap_config(
+        backfill, **DAY, window_hours=1, max_window_hours=1, contact_fields=FIELDS, **poll
+    )
     cfg_c1 = bench.config("backfill_c1", {**base, "max_concurrent_exports": 1})
     cfg_default = bench.config("backfill_default", base)
     cfg_slow = bench.config(
