@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tap_emarsys_registrations.extraction.spans import (
+    EMPTY_GROWTH,
     MEMORY,
     Observation,
     Span,
@@ -266,3 +267,22 @@ def test_a_steady_sparse_backfill_of_three_years_needs_about_36_exports() -> Non
     spans = drain(SpanPlanner(policy(), days(1096)), 300)
     assert len(spans) == 1 + 36  # the probe, then 31-day spans
     assert [len(s.windows) for s in spans[:3]] == [1, 31, 31]
+
+
+def test_empty_exports_let_spans_grow_only_fourfold_until_rows_are_seen() -> None:
+    """A start_date before the first registration: no density known, no blind 31 days."""
+    planner = SpanPlanner(policy(), days(400))
+    lengths = []
+    for _ in range(4):
+        span = planner.next_span()
+        assert span is not None
+        lengths.append(len(span.windows))
+        observe(planner, span, 0)
+    assert EMPTY_GROWTH == 4
+    assert lengths == [1, 4, 16, 31]
+    busy = planner.next_span()
+    assert busy is not None
+    observe(planner, busy, 50_000)  # rows at last: sized from them from now on
+    after = planner.next_span()
+    assert after is not None
+    assert len(after.windows) == 5  # 5 x 50,000 = 250,000

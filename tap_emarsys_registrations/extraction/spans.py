@@ -15,6 +15,9 @@ Sizing is pure arithmetic over what earlier exports returned:
   once, and a quiet stretch lets it grow back to the target after a few exports.
 - A span holds as many windows as keep the expected rows at most
   ``target_rows``, at least one, at most ``max_windows``.
+- Empty exports say nothing about the density (a ``start_date`` before the
+  account's first registration): while every remembered export is empty, a span
+  grows at most ``EMPTY_GROWTH``-fold over the longest of them.
 - A merged export that fails or times out is retried as two halves (``halves``),
   down to single windows.
 """
@@ -33,6 +36,8 @@ if TYPE_CHECKING:
 
 # How many of the latest exports the density estimate remembers.
 MEMORY: Final = 3
+# How much longer a span may be than the longest remembered one while all were empty.
+EMPTY_GROWTH: Final = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,8 +225,10 @@ class SpanPlanner:
         elif self._blind or not self._observed:
             count = 1
         else:
-            density = self.density()
-            count = windows_for(self.policy, rest, density or 0.0)
+            count = windows_for(self.policy, rest, self.density() or 0.0)
+            if all(observation.total == 0 for observation in self._observations):
+                longest = max(len(o.span.windows) for o in self._observations)
+                count = min(count, EMPTY_GROWTH * longest)
         self._next += count
         return Span(tuple(rest[:count]))
 
