@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from floor_csv import VIENNA, Export
 
-from tap_emarsys_registrations.delivery.body import Body, Cursor, data_rows
+from tap_emarsys_registrations.delivery.body import Body, ReadMemory, data_rows
 from tap_emarsys_registrations.fields import parse_catalog
 from tap_emarsys_registrations.records.csv_records import (
     ChunkReader,
@@ -41,10 +41,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
 CHUNK = 1 << 20
-
-
-class _Done:
-    rows_done = 0
 
 
 def chunks(path: Path) -> Iterator[bytes]:
@@ -64,10 +60,10 @@ def reader_only(path: Path, layout: Layout, window: Window) -> int:
 def records(path: Path, layout: Layout, window: Window) -> int:
     builder = RecordBuilder(layout, window, LocalTimestampConverter(VIENNA), "export")
     body = Body(chunks(path), path.stat().st_size, lambda: None)
-    built = data_rows(
-        body, layout=layout, delimiter=";", builder=builder, cursor=Cursor(1), done=_Done()
-    )
-    return sum(1 for _ in built)
+    check = builder.check_header if layout.header else None
+    rows = data_rows(body, delimiter=";", memory=ReadMemory(), check_header=check)
+    build = builder.build
+    return sum(1 for number, row in rows if build(row, number) is not None)
 
 
 def main() -> int:

@@ -5,7 +5,8 @@
 Prints ONE markdown table: throughput (tap CLI, csv+msgspec floor, SDK defaults,
 framework floor; 1a, 1b and 1d alternated, medians), the per-row cost of parsing
 and casting alone, peak RSS at 100k and 1M rows, backfill wall time at 1 and 4
-concurrent exports, and status polls for one slow export. Every measured program
+concurrent exports, status polls for one slow export, and a 3-year sparse backfill
+with one export per day vs adaptive spans (benchmarks/adaptive.py). Every measured program
 is a separate child process (the tap runs in one process) with stdout to
 /dev/null, reaped with os.wait4 so its peak RSS and CPU are its own. ``--quick``
 scales rows and waits (and, so the ratios keep their meaning, the poll intervals)
@@ -24,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import adaptive
 import procs
 from procs import PYTHON, TAP, RunResult, SandboxProc, helper, run_timed, tap_config
 from report import build_rows, render
@@ -135,7 +137,10 @@ def throughput(bench: Bench, big: SandboxProc, small: SandboxProc) -> dict[str, 
 
 def backfill_and_polling(bench: Bench, backfill: SandboxProc, slow: SandboxProc) -> dict[str, Any]:
     poll = bench.poll_settings()
-    base = tap_config(backfill, **DAY, window_hours=1, contact_fields=FIELDS, **poll)
+    # One export per window: these rows measure exports in flight (rows 9a-9e merge them).
+    base = tap_config(
+        backfill, **DAY, window_hours=1, max_window_hours=1, contact_fields=FIELDS, **poll
+    )
     cfg_c1 = bench.config("backfill_c1", {**base, "max_concurrent_exports": 1})
     cfg_default = bench.config("backfill_default", base)
     cfg_slow = bench.config(
@@ -196,6 +201,8 @@ def main() -> int:
             for sandbox in sandboxes:
                 sandbox.stop()
         rows = build_rows(tp, bf, scale=scale, repeat=bench.repeat, fields=len(FIELDS))
+        fixed, adapted = adaptive.measure(Path(tmp), quick=args.quick)
+        rows += adaptive.rows(fixed, adapted, scale)
         changed = procs.source_state()["sources_sha256"] != source["sources_sha256"]
     elapsed = time.perf_counter() - started
     info = procs.machine_info()

@@ -21,6 +21,7 @@ from sandbox.config import (
     SFTP_KEYS,
     SandboxConfig,
 )
+from sandbox.profile import Burst
 from sandbox.server import Sandbox
 
 if TYPE_CHECKING:
@@ -31,6 +32,13 @@ if TYPE_CHECKING:
 def _start(text: str) -> datetime:
     moment = datetime.fromisoformat(text)
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _burst(text: str) -> Burst:
+    try:
+        return Burst.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,8 +57,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add("--days", type=int, default=4, help="number of days of registrations")
     add("--per-day", type=int, default=40, help="random registrations per UTC day")
+    add(
+        "--burst",
+        type=_burst,
+        action="append",
+        default=[],
+        metavar="YYYY-MM-DD:DAYS:PER_DAY",
+        help="a campaign: PER_DAY registrations a day for DAYS days (repeatable)",
+    )
     add("--seed", type=int, default=42, help="dataset and fault RNG seed")
-    add("--export-delay", type=float, default=0.0, help="seconds until an export is done")
+    add(
+        "--export-delay",
+        type=float,
+        default=0.0,
+        help="fixed seconds every export takes (its overhead)",
+    )
+    add(
+        "--export-seconds-per-1000-rows",
+        type=float,
+        default=0.0,
+        help="seconds an export takes per 1,000 rows it selects, on top of --export-delay",
+    )
     add("--expiry", type=float, default=None, help="seconds after done until /data is gone")
     add(
         "--bounds",
@@ -183,11 +210,13 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         start=args.start,
         days=args.days,
         per_day=args.per_day,
+        bursts=tuple(args.burst),
         token_ttl_seconds=args.token_ttl,
         token_limit_per_minute=args.token_limit_minute or None,
         token_limit_per_hour=args.token_limit_hour or None,
         token_retry_after=args.token_retry_after,
         export_delay_seconds=args.export_delay,
+        export_seconds_per_thousand_rows=args.export_seconds_per_1000_rows,
         export_expiry_seconds=args.expiry,
         bounds=args.bounds,
         in_progress_spelling=args.in_progress_spelling,

@@ -77,7 +77,7 @@ class SandboxApp:
         window = config.rate_limit_window_seconds
         self.limiter = RateLimiter(limit, window, self.now) if limit is not None else None
         self.exports = ExportStore(
-            config.export_delay_seconds, clock or time.monotonic, scope=config.export_scope
+            config.export_time, clock or time.monotonic, scope=config.export_scope
         )
         self.log = RequestLog()
         self.contract_violations: list[str] = []
@@ -248,7 +248,9 @@ class SandboxApp:
         except ValueError:
             body = None
         export = validate_registrations(body, self.config)
-        job = self.exports.start(body, export, self.faults, self.now(), owner=_owner(request))
+        timed = self.config.export_time.counts_rows
+        rows = self.dataset.count_local(export.start, export.end) if timed else 0
+        job = self.exports.start(body, export, self.faults, self.now(), rows, owner=_owner(request))
         form = self.config.export_id_form
         return ok({"id": str(job.id) if form == "string" else job.id})
 

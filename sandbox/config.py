@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 
+from sandbox.profile import Burst, ExportTime
+
 BOUNDS = ("[]", "[)", "(]", "()")
 FRAMINGS = ("content-length", "chunked", "close")
 # The documented status is "in progress"; one public client reports "in_progress".
@@ -40,6 +42,8 @@ class SandboxConfig:
     start: datetime = field(default_factory=_default_start)
     days: int = 4
     per_day: int = 40
+    # Campaign bursts: on their days ``Burst.per_day`` replaces ``per_day`` (sandbox/profile.py).
+    bursts: tuple[Burst, ...] = ()
     # Credentials.
     client_id: str = "sandbox-client"
     client_secret: str = "sandbox-client-secret"  # noqa: S105 - sandbox credential
@@ -53,7 +57,10 @@ class SandboxConfig:
     token_limit_per_hour: int | None = 10
     token_retry_after: bool = False
     # Export jobs.
+    # The export-time model: a fixed overhead per export plus a time per 1,000 rows it
+    # selects, on the sandbox clock (so a shared virtual clock models minutes at once).
     export_delay_seconds: float = 0.0
+    export_seconds_per_thousand_rows: float = 0.0
     export_expiry_seconds: float | None = None
     bounds: str = "[]"
     in_progress_spelling: str = "in progress"
@@ -139,12 +146,18 @@ class SandboxConfig:
         if self.download_pause_seconds < 0:
             msg = "download_pause_seconds must be >= 0"
             raise ValueError(msg)
+        self.export_time  # noqa: B018 - validates both parts of the export-time model
         if self.days < 0 or self.per_day < 0 or self.chunk_size < 1:
             msg = "days and per_day must be >= 0 and chunk_size >= 1"
             raise ValueError(msg)
         if not self.token_path.startswith("/") or self.token_path.startswith(("/api", "/_sandbox")):
             msg = "token_path must start with '/' and not collide with /api or /_sandbox"
             raise ValueError(msg)
+
+    @property
+    def export_time(self) -> ExportTime:
+        """The export-time model: ``export_delay_seconds`` plus a time per 1,000 rows."""
+        return ExportTime(self.export_delay_seconds, self.export_seconds_per_thousand_rows)
 
 
 @dataclass

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from sandbox.config import Faults
+    from sandbox.profile import ExportTime
     from sandbox.validation import ExportRequest
 
 FIRST_EXPORT_ID = 100_000_001
@@ -167,16 +168,16 @@ class ExportStore:
 
     def __init__(
         self,
-        delay_seconds: float,
+        export_time: ExportTime,
         clock: Callable[[], float] = time.monotonic,
         *,
         scope: str = "account",
     ) -> None:
-        """Create an empty store; jobs take ``delay_seconds`` on ``clock`` to finish.
+        """Create an empty store; a job's duration on ``clock`` follows ``export_time``.
 
         With ``scope="credential"`` a job is found only by the credential that started it.
         """
-        self.delay_seconds = delay_seconds
+        self.export_time = export_time
         self.scope = scope
         self._clock = clock
         self._jobs: dict[int, ExportJob] = {}
@@ -189,9 +190,11 @@ class ExportStore:
         request: ExportRequest,
         faults: Faults,
         now: float,
+        rows: int = 0,
+        *,
         owner: str = "",
     ) -> ExportJob:
-        """Start a job, or raise 400/4001 if an identical one is still running."""
+        """Start a job of ``rows`` rows, or raise 400/4001 if an identical one still runs."""
         key = json.dumps(body, sort_keys=True, separators=(",", ":"))
         with self._lock:
             for job in self._jobs.values():
@@ -207,7 +210,7 @@ class ExportStore:
                 body,
                 request,
                 created=now,
-                delay=self.delay_seconds,
+                delay=self.export_time.seconds(rows),
                 fail=fail,
                 clock=self._clock,
                 owner=owner,

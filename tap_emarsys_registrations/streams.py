@@ -18,6 +18,7 @@ from tap_emarsys_registrations.extraction.checkpoint import StreamCheckpoint
 from tap_emarsys_registrations.extraction.pipeline import Extraction
 from tap_emarsys_registrations.extraction.plan import ExportPlan
 from tap_emarsys_registrations.extraction.progress import RunProgress
+from tap_emarsys_registrations.extraction.spans import SpanPolicy
 from tap_emarsys_registrations.fields import (
     DEFAULT_FIELD_IDS,
     REGISTERED_AT,
@@ -51,8 +52,9 @@ class RegistrationsStream(DirectRecordMessages):
 
     name = "registrations"
     replication_key = WINDOW_START
-    # Records arrive window by window and carry their window's start, so every
-    # STATE (also the SDK's mid-window ones) points at the first unfinished window.
+    # The bookmark has one writer, extraction/checkpoint.py, which moves it over
+    # whole finished exports (see _increment_stream_state). Sorted, so the SDK
+    # keeps STATE resumable and never adds progress markers to it.
     is_sorted = True
     # Records are cast in the tap (records/csv_records.py) and already match the schema.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
@@ -127,6 +129,19 @@ class RegistrationsStream(DirectRecordMessages):
         return end
 
     @override
+    def _increment_stream_state(
+        self, latest_record: dict[str, Any], *, context: Context | None = None
+    ) -> None:
+        """Leave the bookmark alone per record: the checkpoint moves it per finished export.
+
+        The SDK would set it to each record's ``window_start``; within an export
+        spanning several grid windows that would checkpoint rows not yet emitted.
+        Its STATE messages every ``STATE_MSG_FREQUENCY`` records then repeat the
+        last checkpoint. (A private SDK method: the SDK has no public hook, sdk#2879.)
+        """
+        del latest_record, context
+
+    @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         settings = self._settings
         fields = tuple(self.export_fields())
@@ -167,6 +182,13 @@ class RegistrationsStream(DirectRecordMessages):
             progress=RunProgress(self.logger, self._clock, self._client.stats, self._client.gate),
             delivery=delivery,
             stop=stop,
+            policy=SpanPolicy.build(
+                window=settings.window,
+                max_window=settings.max_window,
+                target_rows=settings.target_rows_per_export,
+                with_timestamp=options.with_timestamp,
+                concurrency=settings.max_concurrent_exports,
+            ),
         )
         try:
             yield from extraction.run(windows)

@@ -111,12 +111,15 @@ def _kill_until_done(
         # The kill comes later with each attempt, so a round ends even when the
         # machine is so busy that starting the CLI alone takes over a second.
         time.sleep(rng.uniform(0.3, 1.2) * (1 + attempt / 4))
-        if process.poll() is None:
+        killed = process.poll() is None
+        if killed:
             process.send_signal(signal.SIGKILL)
             kills += 1
             phases |= _during(sb, time.monotonic() - 0.15)
         returncode = process.wait(timeout=120)
         messages = _messages(out)
+        if killed and messages and messages[-1]["type"] == "RECORD":
+            phases.add("download")  # records were flowing: a long download was under way
         seen |= {
             (m["record"]["user_id"], m["record"]["registered_at"])
             for m in messages
@@ -131,7 +134,13 @@ def _kill_until_done(
     pytest.fail("the runs never finished")
 
 
-def test_sigkill_at_random_points_loses_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "max_window_hours",
+    [pytest.param(3, id="one-export-per-window"), pytest.param(None, id="merged-spans")],
+)
+def test_sigkill_at_random_points_loses_nothing(
+    tmp_path: Path, max_window_hours: int | None
+) -> None:
     rng = random.Random(20261127)
     # Downloads take a while (a pause per 4 KiB chunk, like a slow link), so that the
     # random kills land in them as well as in the polls.
@@ -145,7 +154,10 @@ def test_sigkill_at_random_points_loses_nothing(tmp_path: Path) -> None:
     end = config.start + dt.timedelta(days=2)
     with Sandbox(config) as sb:
         config_path = tmp_path / "config.json"
-        config_path.write_text(json.dumps(tap_config(sb, window_hours=3, max_concurrent_exports=2)))
+        tap = tap_config(
+            sb, window_hours=3, max_window_hours=max_window_hours, max_concurrent_exports=2
+        )
+        config_path.write_text(json.dumps(tap))
         truth = expected_keys(sb, config.start, end)
         total_kills, all_phases = 0, set()
         while total_kills < 20:  # rounds from an empty state, each killed until it finishes

@@ -58,7 +58,13 @@ def test_later_exports_start_before_the_first_download() -> None:
     virtual = VirtualClock()
     config = SandboxConfig(days=1, per_day=10, export_delay_seconds=3)
     with Sandbox(config, clock=virtual.time) as sb:
-        tap = tap_config(sb, window_hours=3, max_concurrent_exports=4, poll_interval_seconds=0.5)
+        tap = tap_config(
+            sb,
+            window_hours=3,
+            max_window_hours=3,  # one export per window
+            max_concurrent_exports=4,
+            poll_interval_seconds=0.5,
+        )
         assert run_tap(tap, clock=virtual.clock()).error is None
         log = sb.requests
         first_download = next(i for i, e in enumerate(log) if e.path.endswith("/data"))
@@ -71,7 +77,7 @@ def test_later_exports_start_before_the_first_download() -> None:
 
 def test_a_failed_window_stops_the_bookmark_and_a_rerun_reuses_started_exports() -> None:
     with Sandbox(SandboxConfig(days=1, per_day=30, export_delay_seconds=0.5)) as sb:
-        config = tap_config(sb, window_hours=3, max_concurrent_exports=3)
+        config = tap_config(sb, window_hours=3, max_window_hours=3, max_concurrent_exports=3)
 
         def fail_third_export() -> None:
             deadline = time.monotonic() + 10

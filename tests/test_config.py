@@ -177,6 +177,22 @@ BAD_SETTINGS = [
     pytest.param({"language": "xx"}, ("language",), False, id="language-xx"),
     pytest.param({"window_hours": 0}, ("window_hours",), False, id="window_hours-0"),
     pytest.param({"window_hours": -1}, ("window_hours",), False, id="window_hours-negative"),
+    pytest.param(
+        {"window_hours": 48, "max_window_hours": 24},
+        ("max_window_hours", "shorter than window_hours"),
+        False,
+        id="max_window_hours-below-window",
+    ),
+    pytest.param({"max_window_hours": 0}, ("max_window_hours",), False, id="max_window_hours-0"),
+    pytest.param(
+        {"target_rows_per_export": 0}, ("target_rows_per_export",), False, id="target_rows-0"
+    ),
+    pytest.param(
+        {"target_rows_per_export": 1_000_001},
+        ("target_rows_per_export", "1,000,000"),
+        False,
+        id="target_rows-over-cap",
+    ),
     pytest.param({"poll_interval_seconds": 0}, ("poll_interval_seconds",), False, id="poll-0"),
     pytest.param(
         {"export_timeout_seconds": -5}, ("export_timeout_seconds",), False, id="timeout-negative"

@@ -87,7 +87,8 @@ def test_sftp_gives_exact_rows_in_every_form_emarsys_may_want(
         sftp_port_type=port_type,
     )
     with Sandbox(config) as sb:
-        run = run_tap(sftp_config(sb, sftp, max_concurrent_exports=4))
+        # One export per window, so that four threads learn the form at once.
+        run = run_tap(sftp_config(sb, sftp, max_concurrent_exports=4, max_window_hours=6))
         exact(sb, run)
         sent = starts(sb)
     # The tap starts with the current spec's form: sftp_settings, the port a string.

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tap_emarsys_registrations.delivery.body import Body, Cursor, data_rows
+from tap_emarsys_registrations.delivery.body import Body, ReadMemory, data_rows
 from tap_emarsys_registrations.errors import CSVFormatError, TruncatedDownloadError
 from tap_emarsys_registrations.fields import Field
 from tap_emarsys_registrations.records.csv_records import Layout, RecordBuilder
@@ -65,7 +65,8 @@ def _parse(
     )
     builder = RecordBuilder(layout, WINDOW, LocalTimestampConverter(VIENNA), "window 1/1, export 9")
     stream = Body(iter(_chunks(body, chunk)), None, lambda: None)
-    rows = data_rows(stream, layout=layout, delimiter=delimiter, builder=builder, cursor=Cursor(9))
+    check = builder.check_header if header else None
+    rows = data_rows(stream, delimiter=delimiter, memory=ReadMemory(), check_header=check)
     return [r for r in (builder.build(row, number) for number, row in rows) if r is not None]
 
 

@@ -347,6 +347,7 @@ def test_oauth_token_expiring_mid_run_is_refreshed(
             tap_config(
                 sb,
                 window_hours=window_hours,
+                max_window_hours=window_hours,  # one export per window
                 max_concurrent_exports=workers,
                 poll_interval_seconds=1,
                 poll_interval_max_seconds=1,

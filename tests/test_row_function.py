@@ -22,7 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tap_emarsys_registrations.delivery.body import Body, Cursor, data_rows
+from tap_emarsys_registrations.delivery.body import Body, ReadMemory, data_rows
 from tap_emarsys_registrations.errors import CSVFormatError
 from tap_emarsys_registrations.fields import Field
 from tap_emarsys_registrations.records.csv_records import Layout, RecordBuilder
@@ -150,24 +150,13 @@ def test_the_row_function_follows_the_rules(
     body = Body(iter([_body(rows, head, delimiter)]), None, lambda: None)
     builder = RecordBuilder(layout, WINDOW, LocalTimestampConverter(VIENNA), "export 1")
     expected = [r for r in (_reference(fields, row, ts=ts) for row in rows) if r is not None]
-    got = list(
-        data_rows(
-            body,
-            layout=layout,
-            delimiter=delimiter,
-            builder=builder,
-            cursor=Cursor(1),
-            done=_Done(),
-        )
-    )
+    check = builder.check_header if header else None
+    parsed = data_rows(body, delimiter=delimiter, memory=ReadMemory(), check_header=check)
+    got = [r for r in (builder.build(row, number) for number, row in parsed) if r is not None]
     assert got == expected
     assert [type(v) for r in got for v in r.values()] == [
         type(v) for r in expected for v in r.values()
     ]
-
-
-class _Done:
-    rows_done = 0
 
 
 def _builder(*kinds: str, ts: bool = True) -> RecordBuilder:

@@ -103,7 +103,8 @@ def _local_low(instant: dt.datetime) -> str:
 def test_state_sequence_saves_each_export_before_its_records_and_advances_after() -> None:
     with Sandbox(SandboxConfig(days=3, per_day=25)) as sb:
         start = sb.config.start
-        run = run_tap(tap_config(sb, window_hours=24, max_concurrent_exports=1))
+        config = tap_config(sb, window_hours=24, max_window_hours=24, max_concurrent_exports=1)
+        run = run_tap(config)
         assert run.error is None
         edges = [(start + k * DAY).isoformat() for k in range(4)]
         progress = [key for key, _ in itertools.groupby(_progress(s) for s in run.states)]
@@ -191,7 +192,7 @@ def test_failure_in_the_second_window_leaves_the_bookmark_at_the_first_window_en
 def test_hourly_windows_emit_each_on_the_hour_registration_once() -> None:
     with Sandbox(SandboxConfig(days=1, per_day=25, bounds="[]")) as sb:
         start = sb.config.start
-        run = run_tap(tap_config(sb, window_hours=1))
+        run = run_tap(tap_config(sb, window_hours=1, max_window_hours=1))
         assert run.error is None
         assert len(_export_posts(sb)) == 24
         _no_duplicates(run)

@@ -58,7 +58,11 @@ def test_sixty_fields_come_back_as_complete_records(concurrency: int) -> None:
     with Sandbox(SandboxConfig(days=2, per_day=30)) as sb:
         run = run_tap(
             tap_config(
-                sb, contact_fields=SIXTY, window_hours=12, max_concurrent_exports=concurrency
+                sb,
+                contact_fields=SIXTY,
+                window_hours=12,
+                max_window_hours=12,  # one export (of three parts) per window
+                max_concurrent_exports=concurrency,
             )
         )
         assert run.error is None
@@ -69,6 +73,23 @@ def test_sixty_fields_come_back_as_complete_records(concurrency: int) -> None:
             sb, sb.config.start, sb.config.start + dt.timedelta(days=2)
         )
         _check_complete(sb, run.records, days=2)
+
+
+@pytest.mark.parametrize("shuffle", [False, True], ids=["same-order", "shuffled"])
+def test_wide_exports_over_merged_windows_join_into_grid_records(shuffle: bool) -> None:
+    with Sandbox(SandboxConfig(days=4, per_day=30)) as sb:
+        sb.faults.shuffle_rows = shuffle
+        run = run_tap(
+            tap_config(sb, contact_fields=SIXTY, window_hours=24, max_concurrent_exports=1)
+        )
+        assert run.error is None
+        posts = [e for e in sb.requests if e.path.endswith("/contact/getregistrations")]
+        assert len(posts) == 2 * 3  # the probe day and the 3 merged days, 3 parts each
+        _check_complete(sb, run.records, days=4)
+        start = sb.config.start
+        for record in run.records:
+            day = (dt.datetime.fromisoformat(record["registered_at"]) - start).days
+            assert record["window_start"] == (start + dt.timedelta(days=day)).isoformat()
 
 
 def test_parts_in_different_row_orders_are_joined_on_disk(

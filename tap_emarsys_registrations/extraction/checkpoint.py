@@ -13,6 +13,7 @@ an empty window needs as much as a full one.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any, Final
 
 from tap_emarsys_registrations.fields import WINDOW_START
@@ -67,6 +68,20 @@ class StreamCheckpoint:
         except (KeyError, TypeError, ValueError):
             return None
 
+    def saved_end(self, start: dt.datetime) -> dt.datetime | None:
+        """Where the export saved for a span starting at ``start`` ends, if one is saved.
+
+        A span of several grid windows is saved like a window: under its start,
+        with its end; the next run reuses it by planning the same span.
+        """
+        entry = self._pending().get(iso_utc(start))
+        if not isinstance(entry, dict):
+            return None
+        try:
+            return dt.datetime.fromisoformat(str(entry["window_end"])).astimezone(dt.UTC)
+        except (KeyError, ValueError):
+            return None
+
     def export_started(
         self, window: Window, export_id: int, fingerprint: str, part: int = 0
     ) -> None:
@@ -79,12 +94,25 @@ class StreamCheckpoint:
         self._emit()
 
     def window_finished(self, window: Window) -> None:
-        """Move the bookmark to the window's end, forget its export, emit STATE."""
+        """Move the bookmark to the window's end, forget the exports inside it, emit STATE.
+
+        This is the bookmark's one writer (the stream leaves it alone per record).
+        """
         state = self._state()
         pending = self._pending()
-        start = iso_utc(window.start)
-        for key in [k for k in pending if k == start or k.startswith(f"{start}/")]:
+        for key in [k for k in pending if _starts_in(k, window)]:
             del pending[key]
         state["replication_key"] = WINDOW_START
         state["replication_key_value"] = iso_utc(window.end)
         self._emit()
+
+
+def _starts_in(key: str, window: Window) -> bool:
+    """Whether a ``pending_exports`` key (``start`` or ``start/part``) starts in ``window``."""
+    try:
+        start = dt.datetime.fromisoformat(key.split("/", 1)[0])
+    except ValueError:
+        return False
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=dt.UTC)
+    return start in window

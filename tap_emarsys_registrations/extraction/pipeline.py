@@ -1,33 +1,42 @@
-"""Windows in, records out: several exports in flight, records in time order.
+"""Windows in, records out: export jobs in flight, records in time order.
 
-Up to ``max_concurrent_exports`` windows are started and polled by worker
-threads while the main thread downloads the oldest finished window, so the
+The run's grid windows are cut into export spans (``spans.SpanPlanner``), one
+``SpanJob`` each. Up to ``max_concurrent_exports`` jobs are started and polled
+by worker threads while the main thread reads the oldest finished job, so the
 wait for one export overlaps the download of another. Everything that writes
-Singer messages stays on the main thread: export ids reported by workers are
-written to STATE as soon as the main thread gets to them, and the bookmark
-only ever moves over a contiguous run of finished windows.
+Singer messages stays on the main thread: export ids that workers started are
+written to STATE by ``save_ids`` (the only caller of ``export_started``), and
+the bookmark only moves over a contiguous run of finished jobs
+(``window_finished``, its only writer).
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
-from tap_emarsys_registrations.delivery.body import Cursor
-from tap_emarsys_registrations.errors import EmarsysAPIError, ExportFailedError
-from tap_emarsys_registrations.extraction.parts import Part, Prepared
-from tap_emarsys_registrations.extraction.window_reader import WindowReader
+from tap_emarsys_registrations.errors import (
+    EmarsysAPIError,
+    ExportFailedError,
+    ExportTimeoutError,
+)
+from tap_emarsys_registrations.extraction.job import SpanJob
+from tap_emarsys_registrations.extraction.job_reader import JobReader
+from tap_emarsys_registrations.extraction.spans import SpanPlanner, SpanPolicy
 
 if TYPE_CHECKING:
+    import datetime as dt
     from collections.abc import Iterator
 
     from tap_emarsys_registrations.delivery.base import Delivery
-    from tap_emarsys_registrations.emarsys.exports import ExportJobs, ExportRequest
+    from tap_emarsys_registrations.emarsys.exports import ExportJobs
+    from tap_emarsys_registrations.extraction.job import PartExport
     from tap_emarsys_registrations.extraction.plan import ExportPlan
     from tap_emarsys_registrations.extraction.progress import RunProgress
+    from tap_emarsys_registrations.extraction.spans import Span
     from tap_emarsys_registrations.windows import Window
 
 LOGGER: Final = logging.getLogger(__name__)
@@ -40,6 +49,9 @@ class StateSink(Protocol):
 
     def saved_export(self, window: Window, fingerprint: str, part: int = 0) -> int | None:
         """The export id a previous run started for this window part and request, if any."""
+
+    def saved_end(self, start: dt.datetime) -> dt.datetime | None:
+        """The end of the span whose export a previous run saved under ``start``, if any."""
 
     def export_started(
         self, window: Window, export_id: int, fingerprint: str, part: int = 0
@@ -62,120 +74,162 @@ class Extraction:
         progress: RunProgress,
         delivery: Delivery,
         stop: threading.Event | None = None,
+        policy: SpanPolicy | None = None,
     ) -> None:
         self._jobs = jobs
         self._plan = plan
         self._sink = sink
         self._progress = progress
         self._stop = stop or threading.Event()
-        self._notices: queue.SimpleQueue[tuple[Window, int, str, int]] = queue.SimpleQueue()
-        self._reader = WindowReader(
+        self._policy = policy or SpanPolicy(
+            target_rows=1, max_windows=1, concurrency=max(1, plan.concurrency)
+        )
+        self._in_flight: deque[tuple[SpanJob, Future[None]]] = deque()
+        self._reader = JobReader(
             plan=plan,
             delivery=delivery,
             progress=progress,
             restart=self.restart_part,
-            on_progress=self._write_notices,
+            on_progress=self.save_ids,
+            count_windows=self._policy.merging,
         )
 
     def run(self, windows: list[Window]) -> Iterator[dict[str, Any]]:
-        """Yield the records of every window; mark each window finished after its records."""
+        """Yield the records of every window; mark each job finished after its records."""
         self._progress.run_started(windows, self._plan.field_count)
-        saved = {w: self._saved(w) for w in windows}
+        planner = SpanPlanner(self._policy, windows)
         workers = max(1, self._plan.concurrency)
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="export")
-        futures: list[Future[Prepared]] = []
         try:
-            for index, window in enumerate(windows):
-                while len(futures) < min(len(windows), index + workers):
-                    ahead = windows[len(futures)]
-                    futures.append(pool.submit(self._prepare, ahead, saved[ahead]))
-                self._progress.window_started(window)
-                prepared = self._await(futures[index])
-                yield from self._reader.records(prepared)
-                self._write_notices()
-                self._sink.window_finished(window)
-                self._reader.window_done(prepared)
-                self._progress.window_finished(window)
-                futures[index] = Future()  # release the finished window's result
+            while True:
+                while len(self._in_flight) < workers:
+                    span = self._next_span(planner)
+                    if span is None:
+                        break
+                    self._in_flight.append(self._submit(pool, span))
+                if not self._in_flight:
+                    break
+                job, future = self._in_flight[0]
+                self._progress.window_started(job.window)
+                try:
+                    self._await(future)
+                except _SplitError:
+                    self._split(pool, job)
+                    continue
+                yield from self._reader.records(job)
+                self.save_ids()
+                planner.observe(job.read())
+                self._sink.window_finished(job.window)
+                job.checkpointed()
+                self._in_flight.popleft()
+                self._reader.files_done(job)
+                self._progress.window_finished(job.window)
         finally:
             self._stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
-            self._write_notices()
+            self.save_ids()
         self._progress.run_finished()
 
-    def _saved(self, window: Window) -> list[tuple[ExportRequest, int | None]]:
+    def _next_span(self, planner: SpanPlanner) -> Span | None:
+        """The next span: a saved export's own span first, else the planner's choice."""
+        start = planner.next_start()
+        if start is None:
+            return None
+        return planner.next_span(planner.saved_span_windows(self._sink.saved_end(start)))
+
+    def _split(self, pool: ThreadPoolExecutor, job: SpanJob) -> None:
+        """Main thread: replace a failed merged job by jobs for its two halves."""
+        first, second = job.span.halves()
+        LOGGER.warning(
+            "%s: the export over %d windows failed; exporting %s and %s separately",
+            self._progress.describe(job.window),
+            len(job.span.windows),
+            first,
+            second,
+        )
+        self._in_flight.popleft()
+        later = self._submit(pool, second)
+        self._in_flight.appendleft(later)
+        self._in_flight.appendleft(self._submit(pool, first))
+
+    def _submit(self, pool: ThreadPoolExecutor, span: Span) -> tuple[SpanJob, Future[None]]:
+        """Main thread: a job for ``span``, with the export ids STATE saved for it."""
+        window = span.window
         requests = [self._plan.request_for(window, k) for k in range(len(self._plan.parts))]
-        return [
-            (request, self._sink.saved_export(window, request.fingerprint(), k))
-            for k, request in enumerate(requests)
-        ]
+        job = SpanJob(
+            span,
+            [
+                (request, self._sink.saved_export(window, request.fingerprint(), k))
+                for k, request in enumerate(requests)
+            ],
+        )
+        return job, pool.submit(self._prepare, job)
 
-    def _write_notices(self) -> None:
-        """Write export ids that workers started into STATE (main thread only)."""
-        while True:
-            try:
-                window, export_id, fingerprint, part = self._notices.get_nowait()
-            except queue.Empty:
-                return
-            self._sink.export_started(window, export_id, fingerprint, part)
+    def save_ids(self) -> None:
+        """Write the export ids workers started into STATE (main thread; the only writer)."""
+        for job, _ in list(self._in_flight):
+            for new in job.take_new_ids():
+                self._sink.export_started(new.window, new.export_id, new.fingerprint, new.part)
 
-    def _await(self, future: Future[Prepared]) -> Prepared:
+    def _await(self, future: Future[None]) -> None:
         while True:
             done, _ = wait([future], timeout=WAIT_SLICE_SECONDS)
-            self._write_notices()
+            self.save_ids()
             if done:
-                return future.result()
+                future.result()
+                return
 
-    def _start(self, window: Window, part: Part) -> None:
-        export_id = self._jobs.start(part.request, self._progress.describe(window))
-        part.cursor = Cursor(export_id)
-        part.started += 1
-        self._notices.put((window, export_id, part.request.fingerprint(), part.index))
-        self._progress.export_started(window, export_id, part.request.time_range)
+    def _start(self, job: SpanJob, part: PartExport) -> None:
+        export_id = self._jobs.start(part.request, self._progress.describe(job.window))
+        job.part_started(part, export_id)
+        self._progress.export_started(job.window, export_id, part.request.time_range)
 
-    def _prepare(self, window: Window, saved: list[tuple[ExportRequest, int | None]]) -> Prepared:
+    def _prepare(self, job: SpanJob) -> None:
         """Worker: reuse or start every part's export, then wait until all are done."""
-        prepared = Prepared(window)
-        for index, (request, saved_id) in enumerate(saved):
-            part = Part(index, request, Cursor(saved_id or 0))
-            if saved_id is None:
-                self._start(window, part)
+        for part, saved in zip(job.parts, job.saved, strict=True):
+            if saved:
+                self._progress.export_reused(job.window, part.export_id)
             else:
-                self._progress.export_reused(window, saved_id)
-            prepared.parts.append(part)
-        for part in prepared.parts:
-            self._wait_reusing(window, part)
-        return prepared
+                self._start(job, part)
+        for part in job.parts:
+            self._wait_reusing(job, part)
 
-    def _wait_reusing(self, window: Window, part: Part) -> None:
+    def _wait_reusing(self, job: SpanJob, part: PartExport) -> None:
         """Wait for a part's export; a saved one that failed or is unknown is replaced."""
         while True:
             try:
-                self._wait_done(window, part.cursor)
-            except ExportFailedError:
-                if part.started:
+                self._wait_done(job, part)
+            except (ExportFailedError, ExportTimeoutError) as exc:
+                if part.started and job.span.merged:
+                    raise _SplitError from exc
+                if part.started or isinstance(exc, ExportTimeoutError):
                     raise
-                LOGGER.info("Saved export %d had failed; starting a new one", part.cursor.export_id)
+                LOGGER.info("Saved export %d had failed; starting a new one", part.export_id)
             except EmarsysAPIError as exc:
                 if part.started or exc.status != HTTP_BAD_REQUEST:
                     raise
                 LOGGER.info(
-                    "Saved export %d is unknown to Emarsys; starting a new one",
-                    part.cursor.export_id,
+                    "Saved export %d is unknown to Emarsys; starting a new one", part.export_id
                 )
             else:
                 return
-            self._start(window, part)
+            self._start(job, part)
 
-    def _wait_done(self, window: Window, cursor: Cursor) -> None:
-        cursor.status = self._jobs.wait_until_done(
-            cursor.export_id,
-            self._progress.describe(window, cursor.export_id),
+    def _wait_done(self, job: SpanJob, part: PartExport) -> None:
+        window = job.window
+        status = self._jobs.wait_until_done(
+            part.export_id,
+            self._progress.describe(window, part.export_id),
             lambda status, elapsed: self._progress.status_changed(window, status, elapsed),
         )
+        job.part_done(part, status)
 
-    def restart_part(self, prepared: Prepared, part: Part) -> None:
+    def restart_part(self, job: SpanJob, part: PartExport) -> None:
         """Main thread: export an expired part again and wait for it."""
-        self._start(prepared.window, part)
-        self._write_notices()
-        self._wait_done(prepared.window, part.cursor)
+        self._start(job, part)
+        self.save_ids()
+        self._wait_done(job, part)
+
+
+class _SplitError(Exception):
+    """A merged span's export failed or timed out: export its halves instead."""

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from tap_emarsys_registrations.windows import iso_utc
 
 if TYPE_CHECKING:
+    import datetime as dt
     import logging
 
     from tap_emarsys_registrations.clock import Clock
@@ -39,7 +40,8 @@ class RunProgress:
         self._stats = stats
         self._gate = gate
         self._windows: list[Window] = []
-        self._index: dict[Window, int] = {}
+        self._by_start: dict[dt.datetime, int] = {}
+        self._by_end: dict[dt.datetime, int] = {}
         self._run_started = 0.0
         self._window_started = 0.0
         self._window_rows = 0
@@ -47,17 +49,29 @@ class RunProgress:
         self.exports = 0
         self.windows_done = 0
 
+    def _grid_windows(self, window: Window) -> tuple[int, int] | None:
+        """The positions of the first and last grid windows an export span covers."""
+        first, last = self._by_start.get(window.start), self._by_end.get(window.end)
+        return (first, last) if first is not None and last is not None else None
+
     def describe(self, window: Window, export_id: int | None = None) -> str:
-        """``window 3/10 [start, end)``, plus the export id when known: used in errors."""
-        position = self._index.get(window)
-        where = f"window {position}/{len(self._windows)} " if position else "window "
+        """``window 3/10 [start, end)`` (or ``windows 3-9/10``), plus the export id: for errors."""
+        positions = self._grid_windows(window)
+        total = len(self._windows)
+        if positions is None:
+            where = "window "
+        elif positions[0] == positions[1]:
+            where = f"window {positions[0]}/{total} "
+        else:
+            where = f"windows {positions[0]}-{positions[1]}/{total} "
         text = f"{where}{window}"
         return f"{text}, export {export_id}" if export_id is not None else text
 
     def run_started(self, windows: list[Window], field_count: int) -> None:
         """Log what the run will do."""
         self._windows = windows
-        self._index = {window: number for number, window in enumerate(windows, start=1)}
+        self._by_start = {window.start: n for n, window in enumerate(windows, start=1)}
+        self._by_end = {window.end: n for n, window in enumerate(windows, start=1)}
         self._run_started = self._clock.monotonic()
         if not windows:
             self._logger.info("Nothing to export: the bookmark is already at the end date")
@@ -116,10 +130,11 @@ class RunProgress:
         now = self._clock.monotonic()
         took = now - self._window_started
         self.rows += self._window_rows
-        self.windows_done += 1
+        positions = self._grid_windows(window)
+        self.windows_done += positions[1] - positions[0] + 1 if positions else 1
         rate = self._window_rows / took if took > 0 else 0.0
         left = len(self._windows) - self.windows_done
-        per_window = (now - self._run_started) / self.windows_done
+        per_window = (now - self._run_started) / max(self.windows_done, 1)
         self._logger.info(
             "%s: done, %d rows in %s (%.0f rows/s); %d window(s) left, about %s",
             self.describe(window),

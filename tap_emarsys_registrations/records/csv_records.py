@@ -23,7 +23,7 @@ from tap_emarsys_registrations.records.row_function import compile_rows
 from tap_emarsys_registrations.windows import iso_utc
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from tap_emarsys_registrations.records.timestamps import LocalTimestampConverter
     from tap_emarsys_registrations.windows import Window
@@ -164,7 +164,7 @@ def _normalise(name: str) -> str:
 
 
 class RecordBuilder:
-    """Turns the rows of one export into records of one window.
+    """Turns the rows of one export into records of one window (or of its ``grid`` windows).
 
     ``build(row, row_number)`` is the record for one data row, or None when the
     row lies outside the window; ``values(row, row_number)`` is just the
@@ -182,6 +182,7 @@ class RecordBuilder:
         window: Window,
         converter: LocalTimestampConverter,
         describe: str,
+        grid: Sequence[Window] = (),
     ) -> None:
         self._layout = layout
         self._describe = describe
@@ -194,6 +195,7 @@ class RecordBuilder:
             to_utc=converter.to_utc_string,
             casts={"number": cast_number, "date": cast_date},
             error=self.error,
+            grid_starts=tuple(iso_utc(w.start) for w in grid),
         )
 
     def error(self, row_number: int, problem: str) -> CSVFormatError:

@@ -22,6 +22,7 @@ so the last one converted is kept with its window test. Keys are emitted with
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ def compile_rows(
     to_utc: Callable[[str], str],
     casts: Mapping[str, Callable[[str], Any]],
     error: Callable[[int, str], CSVFormatError],
+    grid_starts: Sequence[str] = (),
 ) -> tuple[
     Callable[[list[str], int], dict[str, Any] | None],
     Callable[[list[str], int], dict[str, Any]],
@@ -54,8 +56,11 @@ def compile_rows(
 
     ``casts`` maps a field kind (``number``, ``date``) to its cast; a cast
     raises ValueError with a message, which ``error`` turns into the row's
-    error. Text fields need no cast.
+    error. Text fields need no cast. ``grid_starts`` are the starts of the grid
+    windows an export spans (UTC strings, ascending, the first ``window_start``);
+    with more than one, each record's ``window_start`` is the one holding it.
     """
+    spans_grid = with_timestamp and len(grid_starts) > 1
     width = 1 + len(fields) + (1 if with_timestamp else 0)
     namespace: dict[str, Any] = {
         "to_utc": to_utc,
@@ -66,6 +71,9 @@ def compile_rows(
         "last_raw": None,
         "last_utc": None,
         "last_inside": True,
+        "last_start": window_start,
+        "starts": list(grid_starts),
+        "bisect_right": bisect_right,
     }
     items = []
     for index, field in enumerate(fields, start=1):
@@ -78,7 +86,7 @@ def compile_rows(
             items.append(f"{field.property_name!r}: {cell} or None")
     lines = [
         "def build(row, number):",
-        "    global last_raw, last_utc, last_inside",
+        "    global last_raw, last_utc, last_inside, last_start",
         "    try:",
         f"        if len(row) != {width}:",
         f"            raise ValueError(f'{{len(row)}} columns, expected {width}')",
@@ -96,13 +104,19 @@ def compile_rows(
             "            utc = to_utc(raw)",
             "            last_inside = low <= utc < high",
             "            last_raw, last_utc = raw, utc",
+            *(
+                ["            last_start = starts[bisect_right(starts, utc) - 1]"]
+                if spans_grid
+                else []
+            ),
             "        if not last_inside:",
             "            return None",
             "        registered_at = last_utc",
         ]
     else:
         lines.append("        registered_at = None")
-    record = ["'user_id': user_id", "'registered_at': registered_at", "'window_start': start"]
+    stamp = "last_start" if spans_grid else "start"
+    record = ["'user_id': user_id", "'registered_at': registered_at", f"'window_start': {stamp}"]
     lines += [
         "        return {" + ", ".join(record + items) + "}",
         _ROW_PROBLEMS,

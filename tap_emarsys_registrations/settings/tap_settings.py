@@ -39,6 +39,9 @@ if TYPE_CHECKING:
     from tap_emarsys_registrations.settings.declare import Declaration
 
 DEFAULT_API_URL: Final = "https://api.emarsys.net/api"
+# Emarsys caps one download request at 1,000,000 rows (KF); an export sized above it
+# would always be paged.
+MAX_TARGET_ROWS: Final = 1_000_000
 # A number, or its text: the SDK's `--config=ENV` (and `meltano test`) passes
 # environment values of number settings as strings.
 NUMBER: Final = th.CustomType(
@@ -63,6 +66,16 @@ def _minutes(raw: Any, declared: Declaration) -> dt.timedelta:  # noqa: ANN401
 
 def _hours(raw: Any, declared: Declaration) -> dt.timedelta:  # noqa: ANN401
     return dt.timedelta(hours=read_positive(raw, declared))
+
+
+def _target_rows(raw: Any, declared: Declaration) -> int:  # noqa: ANN401
+    rows = read_count(raw, declared)
+    if rows > MAX_TARGET_ROWS:
+        raise ConfigError(
+            declared.path,
+            f"must be at most {MAX_TARGET_ROWS:,} (the download row cap), not {rows:,}",
+        )
+    return rows
 
 
 def _zone(raw: Any, declared: Declaration) -> ZoneInfo:  # noqa: ANN401
@@ -117,7 +130,32 @@ class Settings:
         _hours,
         default=24,
         title="Window length (hours)",
-        description="Length of the time window each export covers.",
+        description=(
+            "Length of the time window each export covers; the grid of bookmarks and "
+            "window_start. Backfills merge consecutive windows (max_window_hours)."
+        ),
+    )
+    max_window: dt.timedelta = setting(
+        "max_window_hours",
+        NUMBER,
+        _hours,
+        default=744,
+        title="Max export span (hours)",
+        description=(
+            "Longest span one export may cover when a backfill merges consecutive windows: "
+            "the whole windows that fit. Equal to window_hours turns merging off."
+        ),
+    )
+    target_rows_per_export: int = setting(
+        "target_rows_per_export",
+        th.IntegerType,
+        _target_rows,
+        default=250_000,
+        title="Target rows per export",
+        description=(
+            "Rows a merged backfill export aims for, sized from the rows earlier exports "
+            "returned (at most 1,000,000, the download row cap)."
+        ),
     )
     export: ExportOptions = section(ExportOptions)
     poll_interval: float = setting(
@@ -198,4 +236,12 @@ class Settings:
         if end is not None and end <= start:
             raise ConfigError("end_date", f"{config['end_date']!r} is not later than start_date")
         values["poll_interval_max"] = max(values["poll_interval"], values["poll_interval_max"])
+        if values["max_window"] < values["window"]:
+            if config.get("max_window_hours") not in (None, ""):
+                raise ConfigError(
+                    "max_window_hours",
+                    f"{config['max_window_hours']!r} is shorter than window_hours "
+                    f"({config.get('window_hours')!r}); set it to window_hours or more",
+                )
+            values["max_window"] = values["window"]  # windows longer than the default span
         return cls(**values)

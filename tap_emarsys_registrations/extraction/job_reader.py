@@ -1,10 +1,10 @@
-"""Read a prepared window: open its export files and turn them into records.
+"""Read a finished job: open its export files and turn their rows into records.
 
-A body cut short is read again and the records already handed on are
-skipped, since the same file yields the same rows in the same order. An
-expired export is exported again; a new file may order rows differently, so
-that window's records are emitted again from the start (targets upsert on
-the key). Windows split over several exports are joined row by row.
+A body cut short is read again and the rows already handed on are skipped
+(``SpanJob.fresh``), since the same file yields the same rows in the same
+order. An expired export is exported again; a new file may order rows
+differently, so that job's records are emitted again from the start (targets
+upsert on the key). Jobs split over several exports are joined row by row.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from tap_emarsys_registrations.errors import (
     RetriesExhaustedError,
     TruncatedDownloadError,
 )
+from tap_emarsys_registrations.fields import WINDOW_START
 from tap_emarsys_registrations.records.csv_records import RecordBuilder
 from tap_emarsys_registrations.records.join import PartJoin
 from tap_emarsys_registrations.records.timestamps import LocalTimestampConverter
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
     from tap_emarsys_registrations.delivery.base import Delivery
     from tap_emarsys_registrations.delivery.body import Body
-    from tap_emarsys_registrations.extraction.parts import Part, Prepared
+    from tap_emarsys_registrations.extraction.job import PartExport, SpanJob
     from tap_emarsys_registrations.extraction.plan import ExportPlan
     from tap_emarsys_registrations.extraction.progress import RunProgress
 
@@ -38,8 +39,8 @@ MAX_EXPORTS_PER_PART: Final = 3
 NOTICE_EVERY_RECORDS: Final = 1024
 
 
-class WindowReader:
-    """Turns the finished exports of one window into its records."""
+class JobReader:
+    """Turns the finished exports of one job into its records."""
 
     def __init__(
         self,
@@ -47,8 +48,9 @@ class WindowReader:
         plan: ExportPlan,
         delivery: Delivery,
         progress: RunProgress,
-        restart: Callable[[Prepared, Part], None],
+        restart: Callable[[SpanJob, PartExport], None],
         on_progress: Callable[[], None],
+        count_windows: bool = False,
     ) -> None:
         self._plan = plan
         self._delivery = delivery
@@ -57,21 +59,22 @@ class WindowReader:
         self._on_progress = on_progress
         self._converter = LocalTimestampConverter(plan.zone)
         self._emitted = 0
+        self._count_windows = count_windows
 
-    def window_done(self, prepared: Prepared) -> None:
+    def files_done(self, job: SpanJob) -> None:
         """Let the delivery tidy up each part's file."""
-        for part in prepared.parts:
-            self._delivery.window_done(part.cursor.export_id, part.cursor.status)
+        for part in job.parts:
+            self._delivery.window_done(part.export_id, part.status)
 
-    def records(self, prepared: Prepared) -> Iterator[dict[str, Any]]:
-        """Yield the window's records, recovering from cut bodies and expired exports."""
+    def records(self, job: SpanJob) -> Iterator[dict[str, Any]]:
+        """Yield the job's records, recovering from cut bodies and expired exports."""
         attempts = 0
         self._emitted = 0
-        exports = {part.index: max(part.started, 1) for part in prepared.parts}
+        exports = {part.index: max(part.started, 1) for part in job.parts}
         while True:
-            describe = self._describe(prepared)
+            describe = self._describe(job)
             try:
-                yield from self._read(prepared)
+                yield from self._read(job)
             except TruncatedDownloadError as exc:
                 attempts += 1
                 if attempts >= MAX_DOWNLOAD_ATTEMPTS:
@@ -82,11 +85,11 @@ class WindowReader:
                     "already emitted",
                     describe,
                     exc,
-                    prepared.rows_done,
+                    job.rows_done,
                 )
             except _PartExpiredError as expired:
                 part = expired.part
-                self._progress.export_expired(prepared.window, part.cursor.export_id)
+                self._progress.export_expired(job.window, part.export_id)
                 exports[part.index] += 1
                 if exports[part.index] > MAX_EXPORTS_PER_PART:
                     msg = (
@@ -94,32 +97,37 @@ class WindowReader:
                         "could be downloaded"
                     )
                     raise RetriesExhaustedError(msg) from None
-                self._restart(prepared, part)
-                prepared.rows_done = 0
+                self._restart(job, part)
+                job.restart_reading()
             else:
                 self._progress.rows_emitted(self._emitted)
                 return
 
-    def _count(self, records: int) -> None:
-        """Count records handed on; now and then write export ids workers reported."""
-        before = self._emitted
-        self._emitted += records
-        if before // NOTICE_EVERY_RECORDS != self._emitted // NOTICE_EVERY_RECORDS:
-            self._on_progress()
+    def _counted(self, job: SpanJob, records: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """Count records handed on; now and then write export ids workers reported.
 
-    def _describe(self, prepared: Prepared) -> str:
-        ids = ", ".join(str(part.cursor.export_id) for part in prepared.parts)
-        return self._progress.describe(prepared.window, None) + f", export {ids}"
+        Records are counted per grid window too when spans are sized from them.
+        """
+        count = job.count if self._count_windows else None
+        for record in records:
+            yield record
+            if count is not None:
+                count(record[WINDOW_START])
+            self._emitted += 1
+            if not self._emitted % NOTICE_EVERY_RECORDS:
+                self._on_progress()
 
-    def _open(self, prepared: Prepared) -> list[Body]:
+    def _describe(self, job: SpanJob) -> str:
+        ids = ", ".join(str(part.export_id) for part in job.parts)
+        return self._progress.describe(job.window, None) + f", export {ids}"
+
+    def _open(self, job: SpanJob) -> list[Body]:
         bodies: list[Body] = []
         try:
-            for part in prepared.parts:
-                describe = self._progress.describe(prepared.window, part.cursor.export_id)
+            for part in job.parts:
+                describe = self._progress.describe(job.window, part.export_id)
                 try:
-                    bodies.append(
-                        self._delivery.open(part.cursor.export_id, part.cursor.status, describe),
-                    )
+                    bodies.append(self._delivery.open(part.export_id, part.status, describe))
                 except ExportExpiredError:
                     raise _PartExpiredError(part) from None
         except BaseException:
@@ -128,44 +136,37 @@ class WindowReader:
             raise
         return bodies
 
-    def _read(self, prepared: Prepared) -> Iterator[dict[str, Any]]:
-        bodies = self._open(prepared)
+    def _read(self, job: SpanJob) -> Iterator[dict[str, Any]]:
+        bodies = self._open(job)
         builders: list[RecordBuilder] = []
-        streams: list[Generator[Any, None, None]] = []
-        for part, body in zip(prepared.parts, bodies, strict=True):
+        streams: list[Generator[tuple[int, list[str]], None, None]] = []
+        for part, body in zip(job.parts, bodies, strict=True):
             layout = self._plan.parts[part.index]
-            describe = self._progress.describe(prepared.window, part.cursor.export_id)
-            builder = RecordBuilder(layout, prepared.window, self._converter, describe)
+            describe = self._progress.describe(job.window, part.export_id)
+            grid = job.span.windows
+            builder = RecordBuilder(layout, job.window, self._converter, describe, grid)
             builders.append(builder)
             streams.append(
                 data_rows(
                     body,
-                    layout=layout,
                     delimiter=self._plan.options.delimiter,
-                    builder=builder,
-                    cursor=part.cursor,
-                    done=prepared if len(bodies) == 1 else None,
+                    memory=part.memory,
+                    check_header=builder.check_header if layout.header else None,
                 ),
             )
         try:
-            if len(streams) == 1:  # the common case, record by record: no extra layer
-                for record in streams[0]:
-                    yield record
-                    self._emitted += 1
-                    if not self._emitted % NOTICE_EVERY_RECORDS:
-                        self._on_progress()
+            if len(streams) == 1:  # the common case: skip rows, then build the rest
+                build = builders[0].build
+                built = (build(row, number) for number, row in job.fresh(streams[0]))
+                yield from self._counted(job, (record for record in built if record is not None))
                 return
             join = PartJoin(builders, with_timestamp=self._plan.options.with_timestamp)
-            for index, record in enumerate(join.records(streams), start=1):
-                if index > prepared.rows_done:
-                    yield record
-                    prepared.rows_done = index
-                    self._count(1)
+            yield from self._counted(job, job.fresh(join.records(streams)))
             if join.unmatched:
                 LOGGER.warning(
                     "%s: %d row(s) were missing from some export parts; their fields from "
                     "those parts are null",
-                    self._describe(prepared),
+                    self._describe(job),
                     join.unmatched,
                 )
         finally:
@@ -176,6 +177,6 @@ class WindowReader:
 class _PartExpiredError(Exception):
     """One part's file is gone (410/4003)."""
 
-    def __init__(self, part: Part) -> None:
+    def __init__(self, part: PartExport) -> None:
         super().__init__(part.index)
         self.part = part
