@@ -1,0 +1,157 @@
+"""README "Backfilling": 4 partitions at once, as the recipe says, into target-postgres.
+
+The project is made as README's Meltano walkthrough makes it (the built wheel with the
+``postgres`` extra as ``pip_url``), with README's copyable target-postgres definition.
+Then: the first window alone creates the table, and 4 partitions start at once, each in
+its own copy of the installed project with a fresh HOME, sharing ``token_cache_url``
+and a file state backend.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+from typing import TYPE_CHECKING
+
+import pytest
+import yaml
+
+from sandbox import Sandbox, SandboxConfig
+from tests.conftest import UTC, VIENNA
+from tests.distribution import build
+from tests.postgres import Postgres
+from tests.readme_blocks import MELTANO, REPO, commands, marked_blocks, meltano
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+START = dt.datetime(2024, 3, 29, tzinfo=UTC)
+DAYS = 4
+PLUGIN = "tap-emarsys-registrations"
+RUN = ["meltano", "run", PLUGIN, "target-postgres"]
+
+# meltano install, the build, and 4 parallel runs within 600 s each
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
+
+
+def _day(n: int) -> str:
+    return (START + dt.timedelta(days=n)).isoformat()
+
+
+def _project(root: Path, wheel: Path, env: dict[str, str], sb: Sandbox) -> Path:
+    meltano(root, ["meltano", "init", "project", "--no-usage-stats"], env)
+    project = root / "project"
+    shutil.copy(REPO / "plugin.yml", project / "plugin.yml")
+    add, configure = marked_blocks("meltano-walkthrough")
+    for words in commands(add):
+        meltano(project, words, env)
+    definition = yaml.safe_load((project / "meltano.yml").read_text())
+    definition["plugins"]["extractors"][0]["pip_url"] = (
+        f"-c {REPO}/constraints/runtime.txt {wheel}[postgres]"
+    )
+    (loader,) = yaml.safe_load(marked_blocks("meltano-loader-postgres", "yaml")[0])
+    definition["plugins"]["loaders"] = [loader]
+    (project / "meltano.yml").write_text(yaml.safe_dump(definition, sort_keys=False))
+    placeholders = {
+        "YOUR_CLIENT_ID": sb.config.client_id,
+        "YOUR_CLIENT_SECRET": sb.config.client_secret,
+    }
+    for words in commands(configure):
+        meltano(project, [placeholders.get(w, w) for w in words], env)
+    meltano(project, ["meltano", "install", "--plugin-type", "loader", "target-postgres"], env)
+    return project
+
+
+def _partition_env(base: dict[str, str], home: Path, day: int) -> dict[str, str]:
+    home.mkdir()
+    return base | {
+        "HOME": str(home),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "TAP_EMARSYS_REGISTRATIONS_START_DATE": _day(day),
+        "TAP_EMARSYS_REGISTRATIONS_END_DATE": _day(day + 1),
+    }
+
+
+def test_four_partitions_at_once_load_the_truth_with_one_token(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    wheel = build(tmp_path_factory.mktemp("dist")).wheel
+    root = tmp_path_factory.mktemp("backfill")
+    pg = Postgres.start()
+    try:
+        config = SandboxConfig(start=START, days=DAYS, per_day=25, export_delay_seconds=1)
+        with Sandbox(config) as sb:
+            base = {
+                **os.environ,
+                "HOME": str(root / "setup-home"),
+                "XDG_CACHE_HOME": str(root / "setup-home" / ".cache"),
+                "TAP_EMARSYS_REGISTRATIONS_API_URL": sb.api_url,
+                "TAP_EMARSYS_REGISTRATIONS_TOKEN_URL": sb.token_url,
+                "TAP_EMARSYS_REGISTRATIONS_POLL_INTERVAL_SECONDS": "1",
+                "TAP_EMARSYS_REGISTRATIONS_END_DATE": _day(1),
+                "TARGET_POSTGRES_PORT": str(pg.port),
+                "TARGET_POSTGRES_PASSWORD": "unused-by-trust-auth",
+                "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+            }
+            project = _project(root, wheel, base, sb)
+            shared = base | {
+                "TAP_EMARSYS_REGISTRATIONS_TOKEN_CACHE_URL": (
+                    f"postgresql://postgres:pw@127.0.0.1:{pg.port}/postgres"
+                ),
+                "MELTANO_STATE_BACKEND_URI": f"file://{root / 'state'}",
+            }
+            copies = []
+            for n in range(DAYS):
+                copy = root / f"part{n}"
+                shutil.copytree(project, copy, symlinks=True)
+                copies.append(copy)
+            sb.clear_requests()
+            # Once, alone: the first partition's first window creates the table.
+            first = _partition_env(shared, root / "prepare-home", 0)
+            meltano(copies[0], [*RUN[:2], "--state-id-suffix=part0", *RUN[2:]], first)
+            created = pg.psql("select count(*) from emarsys.registrations")
+            processes = [
+                subprocess.Popen(
+                    [str(MELTANO), "run", f"--state-id-suffix=part{n}", PLUGIN, "target-postgres"],
+                    cwd=copy,
+                    env=_partition_env(shared, root / f"home{n}", n),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                )
+                for n, copy in enumerate(copies)
+            ]
+            outcomes = [p.communicate(timeout=600) for p in processes]
+            truth = sorted(
+                (
+                    r.user_id,
+                    r.local_time.replace(tzinfo=VIENNA, fold=0).astimezone(UTC).isoformat(),
+                )
+                for r in sb.truth(START, START + dt.timedelta(days=DAYS))
+            )
+            token_requests = len(sb.token_requests)
+            exports = [
+                e for e in sb.requests if e.method == "POST" and e.path.endswith("getregistrations")
+            ]
+        rows = pg.psql("select user_id, registered_at, email from emarsys.registrations")
+        columns = pg.psql(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'emarsys' and table_name = 'registrations'"
+        )
+    finally:
+        pg.stop()
+    for process, (output, _) in zip(processes, outcomes, strict=True):
+        assert process.returncode == 0, output[-3000:]
+    assert int(created[0][0]) > 0
+    assert token_requests == 1
+    # The prepare run's window was not exported again: its partition resumed after it.
+    assert len(exports) == DAYS + 1 - 1
+    loaded = sorted(
+        (int(u), dt.datetime.fromisoformat(r).astimezone(UTC).isoformat()) for u, r, _ in rows
+    )
+    assert loaded == truth
+    assert len(truth) >= DAYS * 25  # with the edge cases the sandbox adds
+    assert {"email", "first_name"} <= {c[0] for c in columns}
+    assert "last_name" not in {c[0] for c in columns}  # the README's selection held
