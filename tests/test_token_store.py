@@ -305,3 +305,17 @@ def test_the_lock_is_free_while_a_run_waits_for_the_ledger(
         auth.close()
     assert free_while_waiting == [True]
     assert len(sb.token_requests) == 1
+
+
+def test_a_login_the_store_refuses_warns_once_and_the_run_succeeds(
+    pg: Postgres, database: str, sb: Sandbox, tmp_path: Path
+) -> None:
+    url = _url(pg, database, user="nobody")  # no such role: the login fails
+    result = _run(tmp_path, sb, url, "pod")
+    assert result.returncode == 0, result.stderr[-2000:]
+    warnings = [ln for ln in result.stderr.splitlines() if "The token store token_cache_url" in ln]
+    assert len(warnings) == 1
+    assert f"postgresql://nobody:***@127.0.0.1:{pg.port}/{database}" in warnings[0]
+    assert '"nobody" does not exist' in warnings[0]
+    assert PASSWORD not in result.stderr
+    assert "OAuth token fetched" in _token_line(result.stderr)
