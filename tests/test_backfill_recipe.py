@@ -135,6 +135,14 @@ def test_four_partitions_at_once_load_the_truth_with_one_token(
             exports = [
                 e for e in sb.requests if e.method == "POST" and e.path.endswith("getregistrations")
             ]
+            # README: MELTANO_SYS_DIR_ROOT moves the whole .meltano folder. A partition run
+            # in the installed project with a new system folder installs the plugins there
+            # again (Meltano's auto_install), and keeps its catalog and database there.
+            sys_dir = root / "sys-part3"
+            moved = _partition_env(shared, root / "sys-home", DAYS - 1)
+            moved["MELTANO_SYS_DIR_ROOT"] = str(sys_dir)
+            shutil.rmtree(project / ".meltano" / "run")  # the walkthrough's catalog
+            meltano(project, [*RUN[:2], "--state-id-suffix=part3", *RUN[2:]], moved)
         rows = pg.psql("select user_id, registered_at, email from emarsys.registrations")
         columns = pg.psql(
             "select column_name from information_schema.columns "
@@ -155,3 +163,11 @@ def test_four_partitions_at_once_load_the_truth_with_one_token(
     assert len(truth) >= DAYS * 25  # with the edge cases the sandbox adds
     assert {"email", "first_name"} <= {c[0] for c in columns}
     assert "last_name" not in {c[0] for c in columns}  # the README's selection held
+    for moved_path in (
+        f"extractors/{PLUGIN}/venv",
+        "loaders/target-postgres/venv",
+        f"run/{PLUGIN}/tap.properties.json",
+        "meltano.db",
+    ):
+        assert (sys_dir / moved_path).exists(), moved_path
+    assert not (project / ".meltano" / "run").exists()  # the project's own was not used
