@@ -20,6 +20,7 @@ import requests
 
 from sandbox import Sandbox, SandboxConfig
 from tap_emarsys_registrations.clock import Clock
+from tap_emarsys_registrations.emarsys import token_store_schema
 from tap_emarsys_registrations.emarsys.auth import OAuthClientCredentials
 from tap_emarsys_registrations.emarsys.token_cache import CacheKey, FileTokenCache
 from tap_emarsys_registrations.emarsys.token_store_pg import PostgresTokenStore, lock_id
@@ -319,3 +320,27 @@ def test_a_login_the_store_refuses_warns_once_and_the_run_succeeds(
     assert '"nobody" does not exist' in warnings[0]
     assert PASSWORD not in result.stderr
     assert "OAuth token fetched" in _token_line(result.stderr)
+
+
+def test_older_tables_are_migrated_to_the_format_this_release_reads(
+    pg: Postgres, database: str, sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = _url(pg, database)
+    assert _run(tmp_path, sb, url, "pod1").returncode == 0  # format 1 tables, one token
+    # A later release: format 2 adds a column.
+    monkeypatch.setattr(token_store_schema, "FORMAT_VERSION", 2)
+    monkeypatch.setattr(
+        token_store_schema, "MIGRATIONS", {2: (f"ALTER TABLE {TOKENS} ADD COLUMN note text",)}
+    )
+    with psycopg.connect(url, autocommit=False) as conn:
+        token_store_schema.prepare(conn)
+        conn.commit()
+        columns = conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = %s",
+            (TOKENS,),
+        ).fetchall()
+        comment = conn.execute(
+            "SELECT obj_description(to_regclass(%s), 'pg_class')", (TOKENS,)
+        ).fetchone()
+    assert ("note",) in columns
+    assert comment == ("tap-emarsys-registrations token store, format 2",)
