@@ -21,8 +21,9 @@ import yaml
 from sandbox import Sandbox, SandboxConfig
 from tests.conftest import UTC, VIENNA
 from tests.distribution import build
+from tests.meltano_project import MELTANO, REPO, commands, meltano, readme_fence
 from tests.postgres import Postgres
-from tests.readme_blocks import MELTANO, REPO, commands, marked_blocks, meltano
+from tests.readme_blocks import readme_block
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -44,14 +45,14 @@ def _project(root: Path, wheel: Path, env: dict[str, str], sb: Sandbox) -> Path:
     meltano(root, ["meltano", "init", "project", "--no-usage-stats"], env)
     project = root / "project"
     shutil.copy(REPO / "plugin.yml", project / "plugin.yml")
-    add, configure = marked_blocks("meltano-walkthrough")
+    add, configure = readme_block("meltano-add"), readme_block("meltano-configure")
     for words in commands(add):
         meltano(project, words, env)
     definition = yaml.safe_load((project / "meltano.yml").read_text())
     definition["plugins"]["extractors"][0]["pip_url"] = (
         f"-c {REPO}/constraints/runtime.txt {wheel}[postgres]"
     )
-    (loader,) = yaml.safe_load(marked_blocks("meltano-loader-postgres", "yaml")[0])
+    (loader,) = yaml.safe_load(readme_fence("meltano-loader-postgres", "yaml"))
     definition["plugins"]["loaders"] = [loader]
     (project / "meltano.yml").write_text(yaml.safe_dump(definition, sort_keys=False))
     placeholders = {

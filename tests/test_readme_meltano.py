@@ -1,7 +1,7 @@
 """README's Meltano commands, run as written on the pinned Meltano, in a new project.
 
-The blocks marked ``<!-- meltano-walkthrough -->`` run in order in a project made
-by ``meltano init``, with ``plugin.yml`` beside it and the built wheel as
+The blocks marked ``<!-- readme-test: meltano-add -->`` and ``meltano-configure`` run
+in order in a project made by ``meltano init``, with ``plugin.yml`` beside it and the built wheel as
 ``pip_url`` (the edit README asks for between the two blocks). Only the
 placeholders change: the credentials become the sandbox's, and its URLs come
 from the environment.
@@ -20,7 +20,8 @@ import yaml
 from sandbox import Sandbox, SandboxConfig
 from tests.conftest import UTC, shared_token_cache
 from tests.distribution import build
-from tests.readme_blocks import REPO, commands, marked_blocks, meltano
+from tests.meltano_project import REPO, commands, meltano
+from tests.readme_blocks import readme_block
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -52,8 +53,7 @@ def _env(sb: Sandbox) -> dict[str, str]:
 def test_the_readme_meltano_walkthrough_runs_as_written(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    blocks = marked_blocks("meltano-walkthrough")
-    assert len(blocks) == 2, "README: the add block, then the install-configure-check block"
+    blocks = [readme_block("meltano-add"), readme_block("meltano-configure")]
     wheel = build(tmp_path_factory.mktemp("dist")).wheel
     root = tmp_path_factory.mktemp("user")
     with Sandbox(SandboxConfig(start=START, days=1, per_day=12)) as sb:

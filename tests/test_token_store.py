@@ -28,6 +28,7 @@ from tap_emarsys_registrations.emarsys.token_store_schema import CREATE_SQL, REQ
 from tap_emarsys_registrations.settings.cache import parse_token_cache
 from tests.cli import REPO, TAP, cli_env
 from tests.conftest import tap_config
+from tests.meltano_project import readme_fence
 from tests.postgres import Postgres, pg_dump
 
 if TYPE_CHECKING:
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 # The throwaway cluster trusts every local connection, so any password is accepted: it
 # is in the URL only to prove that it never shows.
 PASSWORD = "store-pw-41d9b7"
-README = REPO / "README.md"
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -221,18 +221,11 @@ def test_newer_tables_are_left_alone_and_the_run_uses_the_file_cache(
     assert "OAuth token fetched" in _token_line(result.stderr)
 
 
-def _readme_block(marker: str) -> str:
-    text = README.read_text(encoding="utf-8")
-    found = re.search(rf"<!-- {marker} -->\s*```sql\n(.*?)```", text, re.DOTALL)
-    assert found, f"README has no SQL block marked <!-- {marker} -->"
-    return found.group(1)
-
-
 def test_readme_sql_creates_the_tables_and_a_least_privileged_user_works(
     pg: Postgres, database: str, sb: Sandbox, tmp_path: Path
 ) -> None:
     # As the README's DBA: create the tables, the tap's user, and grant it DML only.
-    script = _readme_block("token-store-dba-sql").replace("tap_password", PASSWORD)
+    script = readme_fence("token-store-dba-sql", "sql").replace("tap_password", PASSWORD)
     assert CREATE_SQL in script  # the README shows the tables the tap would create
     with psycopg.connect(_url(pg, database).replace(PASSWORD, ""), autocommit=True) as conn:
         conn.execute("DROP ROLE IF EXISTS tap_emarsys")
