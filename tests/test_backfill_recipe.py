@@ -2,9 +2,9 @@
 
 The project is made as README's Meltano walkthrough makes it (the built wheel with the
 ``postgres`` extra as ``pip_url``), with README's copyable target-postgres definition.
-Then: the first window alone creates the table, and 4 partitions start at once, each in
-its own copy of the installed project with a fresh HOME, sharing ``token_cache_url``
-and a file state backend.
+Then README's two blocks run as written, through bash: the first window alone creates the
+table, and 4 partitions start at once, each in its own copy of the installed project with
+a fresh HOME, sharing ``token_cache_url`` and a file state backend.
 """
 
 from __future__ import annotations
@@ -65,14 +65,24 @@ def _project(root: Path, wheel: Path, env: dict[str, str], sb: Sandbox) -> Path:
     return project
 
 
+def _date(n: int) -> str:
+    return (START + dt.timedelta(days=n)).date().isoformat()
+
+
 def _partition_env(base: dict[str, str], home: Path, day: int) -> dict[str, str]:
+    """A fresh HOME, and the partition's START and END that README's block reads."""
     home.mkdir()
     return base | {
         "HOME": str(home),
         "XDG_CACHE_HOME": str(home / ".cache"),
-        "TAP_EMARSYS_REGISTRATIONS_START_DATE": _day(day),
-        "TAP_EMARSYS_REGISTRATIONS_END_DATE": _day(day + 1),
+        "START": _date(day),
+        "END": _date(day + 1),
+        "PATH": f"{MELTANO.parent}{os.pathsep}{base['PATH']}",
     }
+
+
+def _bash(script: str) -> list[str]:
+    return ["bash", "-euo", "pipefail", "-c", script]
 
 
 def test_four_partitions_at_once_load_the_truth_with_one_token(
@@ -109,13 +119,29 @@ def test_four_partitions_at_once_load_the_truth_with_one_token(
                 shutil.copytree(project, copy, symlinks=True)
                 copies.append(copy)
             sb.clear_requests()
-            # Once, alone: the first partition's first window creates the table.
-            first = _partition_env(shared, root / "prepare-home", 0)
-            meltano(copies[0], [*RUN[:2], "--state-id-suffix=part0", *RUN[2:]], first)
+            # README: once, alone, the first window of the first partition (its dates
+            # are the sandbox's here).
+            first_window = (
+                readme_block("backfill-first-window")
+                .replace("2023-01-01", _date(0))
+                .replace("2023-01-02", _date(1))
+            )
+            prepare = subprocess.run(
+                _bash(first_window),
+                cwd=copies[0],
+                env=_partition_env(shared, root / "prepare-home", 0),
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
+            assert prepare.returncode == 0, prepare.stdout + prepare.stderr
             created = pg.psql("select count(*) from emarsys.registrations")
+            # README: then every partition at once, each in its own project copy.
+            partition = readme_block("backfill-partition")
             processes = [
                 subprocess.Popen(
-                    [str(MELTANO), "run", f"--state-id-suffix=part{n}", PLUGIN, "target-postgres"],
+                    _bash(partition),
                     cwd=copy,
                     env=_partition_env(shared, root / f"home{n}", n),
                     stdout=subprocess.PIPE,
@@ -143,7 +169,7 @@ def test_four_partitions_at_once_load_the_truth_with_one_token(
             moved = _partition_env(shared, root / "sys-home", DAYS - 1)
             moved["MELTANO_SYS_DIR_ROOT"] = str(sys_dir)
             shutil.rmtree(project / ".meltano" / "run")  # the walkthrough's catalog
-            meltano(project, [*RUN[:2], "--state-id-suffix=part3", *RUN[2:]], moved)
+            meltano(project, [*RUN[:2], f"--state-id-suffix={_date(DAYS - 1)}", *RUN[2:]], moved)
         rows = pg.psql("select user_id, registered_at, email from emarsys.registrations")
         columns = pg.psql(
             "select column_name from information_schema.columns "
