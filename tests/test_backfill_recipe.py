@@ -4,13 +4,16 @@ The project is made as README's Meltano walkthrough makes it (the built wheel wi
 ``postgres`` extra as ``pip_url``), with README's copyable target-postgres definition.
 Then README's two blocks run as written, through bash: the first window alone creates the
 table, and 4 partitions start at once, each in its own copy of the installed project with
-a fresh HOME, sharing ``token_cache_url`` and a file state backend.
+a fresh HOME, sharing ``token_cache_url`` and a file state backend. In the installed
+project, README's one-job block runs too, and then a selection that lost ``first_name``
+is refused by the tap's column guard and accepted with README's accept block.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import shlex
 import shutil
 import subprocess
 from typing import TYPE_CHECKING
@@ -85,6 +88,45 @@ def _bash(script: str) -> list[str]:
     return ["bash", "-euo", "pipefail", "-c", script]
 
 
+def _sh(project: Path, script: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        _bash(script),
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def _one_job_then_a_lost_column(
+    project: Path, env: dict[str, str]
+) -> tuple[subprocess.CompletedProcess[str], ...]:
+    """README's one-job backfill; then a selection that lost first_name, refused and accepted."""
+    one_job = _sh(project, readme_block("backfill-one-job"), env)
+    assert one_job.returncode == 0, one_job.stdout + one_job.stderr
+    meltano(project, ["meltano", "select", PLUGIN, "--rm", "registrations", "first_name"], env)
+    refused = _sh(project, shlex.join(RUN), env)
+    accepted = _sh(project, readme_block("accept-fewer-columns"), env)
+    after = _sh(project, shlex.join(RUN), env)
+    return refused, accepted, after
+
+
+def _assert_refused_then_accepted(
+    refused: subprocess.CompletedProcess[str],
+    accepted: subprocess.CompletedProcess[str],
+    after: subprocess.CompletedProcess[str],
+) -> None:
+    assert refused.returncode != 0
+    assert "first_name (field 1): deselected" in refused.stdout + refused.stderr
+    for result in (accepted, after):
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert "Column accepted as dropped: first_name (field 1): deselected" in (
+        accepted.stdout + accepted.stderr
+    )
+
+
 def test_four_partitions_at_once_load_the_truth_with_one_token(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
@@ -126,15 +168,7 @@ def test_four_partitions_at_once_load_the_truth_with_one_token(
                 .replace("2023-01-01", _date(0))
                 .replace("2023-01-02", _date(1))
             )
-            prepare = subprocess.run(
-                _bash(first_window),
-                cwd=copies[0],
-                env=_partition_env(shared, root / "prepare-home", 0),
-                capture_output=True,
-                text=True,
-                timeout=600,
-                check=False,
-            )
+            prepare = _sh(copies[0], first_window, _partition_env(shared, root / "prepare", 0))
             assert prepare.returncode == 0, prepare.stdout + prepare.stderr
             created = pg.psql("select count(*) from emarsys.registrations")
             # README: then every partition at once, each in its own project copy.
@@ -170,6 +204,8 @@ def test_four_partitions_at_once_load_the_truth_with_one_token(
             moved["MELTANO_SYS_DIR_ROOT"] = str(sys_dir)
             shutil.rmtree(project / ".meltano" / "run")  # the walkthrough's catalog
             meltano(project, [*RUN[:2], f"--state-id-suffix={_date(DAYS - 1)}", *RUN[2:]], moved)
+            project_run_dir_used = (project / ".meltano" / "run").exists()
+            guard = _one_job_then_a_lost_column(project, base | {"PATH": moved["PATH"]})
         rows = pg.psql("select user_id, registered_at, email from emarsys.registrations")
         columns = pg.psql(
             "select column_name from information_schema.columns "
@@ -197,4 +233,5 @@ def test_four_partitions_at_once_load_the_truth_with_one_token(
         "meltano.db",
     ):
         assert (sys_dir / moved_path).exists(), moved_path
-    assert not (project / ".meltano" / "run").exists()  # the project's own was not used
+    assert not project_run_dir_used  # the project's own folder was not used
+    _assert_refused_then_accepted(*guard)
