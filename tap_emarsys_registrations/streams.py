@@ -15,6 +15,7 @@ from tap_emarsys_registrations.delivery.paging import CapWarning
 from tap_emarsys_registrations.emarsys.exports import ExportJobs
 from tap_emarsys_registrations.errors import ConfigError
 from tap_emarsys_registrations.extraction.checkpoint import StreamCheckpoint
+from tap_emarsys_registrations.extraction.column_guard import check_columns
 from tap_emarsys_registrations.extraction.pipeline import Extraction
 from tap_emarsys_registrations.extraction.plan import ExportPlan
 from tap_emarsys_registrations.extraction.progress import RunProgress
@@ -145,6 +146,12 @@ class RegistrationsStream(DirectRecordMessages):
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         settings = self._settings
         fields = tuple(self.export_fields())
+        check_columns(
+            self.get_context_state(context),
+            fields,
+            self._fields,
+            accept=settings.accept_fewer_columns,
+        )
         self.declare_record_keys(
             [USER_ID, REGISTERED_AT, WINDOW_START, *(f.property_name for f in fields)]
         )

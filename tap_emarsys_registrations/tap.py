@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 from pathlib import Path, PurePath
 from typing import IO, TYPE_CHECKING, Any, ClassVar
 
@@ -37,6 +38,18 @@ if TYPE_CHECKING:
 
 
 DEFAULT_CAPS = RowCaps()
+
+
+def _read_and_close(handle: IO[str]) -> str:
+    """The text of a ``--state``/``--catalog`` file, closed at once (stdin stays open).
+
+    A file left open ends a failing run with ``ResourceWarning: unclosed file``.
+    """
+    try:
+        return handle.read()
+    finally:
+        if handle is not sys.stdin and getattr(handle, "name", None) != "<stdin>":
+            handle.close()
 
 
 class TapEmarsysRegistrations(Tap):
@@ -91,9 +104,11 @@ class TapEmarsysRegistrations(Tap):
         state: IO[str] | None = None,
         catalog: IO[str] | None = None,
     ) -> None:
+        if catalog is not None:
+            catalog = io.StringIO(_read_and_close(catalog))
         if state is not None:
-            parsed = parse_state_text(state.read(), getattr(state, "name", "--state"))
-            state = io.StringIO(json.dumps(parsed))
+            name = getattr(state, "name", "--state")
+            state = io.StringIO(json.dumps(parse_state_text(_read_and_close(state), name)))
         super().invoke(
             about=about, about_format=about_format, config=config, state=state, catalog=catalog
         )

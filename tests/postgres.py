@@ -105,3 +105,14 @@ class Postgres:
             capture_output=True,
         )
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def pg_dump(port: int, database: str = "postgres") -> str:
+    """The plain-SQL dump of ``database``, as a backup of the store would hold it."""
+    result = subprocess.run(
+        [_binary("pg_dump"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", database],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return result.stdout

@@ -111,6 +111,8 @@ def test_sdist_holds_what_the_wheel_is_built_from_and_no_development_files(dist:
     assert _package_sources() <= names
     assert {"pyproject.toml", "PKG-INFO", "LICENSE", "README.md"} <= names
     assert "constraints/runtime.txt" in names
+    # The Meltano plugin definition, for `meltano add --from-ref` outside the repository.
+    assert sdist_file(dist.sdist, "plugin.yml") == (ROOT / "plugin.yml").read_bytes()
     assert not [n for n in names if n.startswith(DEVELOPMENT_ONLY)]
     assert sdist_file(dist.sdist, "pyproject.toml") == (ROOT / "pyproject.toml").read_bytes()
     pkg_info = sdist_file(dist.sdist, "PKG-INFO").decode()

@@ -13,7 +13,7 @@ import yaml
 from tap_emarsys_registrations.tap import TapEmarsysRegistrations
 
 ROOT = Path(__file__).resolve().parents[1]
-SECRETS = {"client_secret", "secret", "ftp_settings.password"}
+SECRETS = {"client_secret", "secret", "ftp_settings.password", "token_cache_url"}
 
 
 BUILTIN = ("stream_maps", "stream_map_config", "faker_config", "flattening_")

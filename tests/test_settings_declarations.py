@@ -48,6 +48,7 @@ SECRETS = {
     "client_secret": "oauth-secret-4f1c9a",
     "secret": "wsse-secret-77b2e0",
     "password": " ftp pass-93d1 ",
+    "store_password": "store-pass-5e0b71",
 }
 SERVER = {"host": "h.example", "username": "u", "password": SECRETS["password"]}
 OAUTH_FTP = {
@@ -56,6 +57,7 @@ OAUTH_FTP = {
     "start_date": "2024-01-01T00:00:00Z",
     "distribution_method": "ftp",
     "ftp_settings": SERVER,
+    "token_cache_url": f"postgresql://tap:{SECRETS['store_password']}@db.example:5432/meltano",
 }
 WSSE_SFTP = {
     "username": "api-user",
@@ -107,6 +109,10 @@ def test_no_parsed_settings_object_shows_a_secret(config: dict[str, Any]) -> Non
         else settings.credentials.secret
     )
     assert used in SECRETS.values()
+    store = settings.token_cache.url
+    if store is not None:  # kept for the connection, shown masked
+        assert SECRETS["store_password"] in store.conninfo
+        assert store.masked == "postgresql://tap:***@db.example:5432/meltano"
 
 
 def test_every_secret_setting_is_hidden_from_repr_by_its_declaration() -> None:
@@ -120,7 +126,7 @@ def test_every_secret_setting_is_hidden_from_repr_by_its_declaration() -> None:
         written = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
         assert "__repr__" not in {n.name for n in written}, f"{module.name}: a hand-written repr"
     secret_names = {d.path for d in _every_declaration() if d.secret}
-    assert secret_names == {"client_secret", "secret", "ftp_settings.password"}
+    assert secret_names == {"client_secret", "secret", "ftp_settings.password", "token_cache_url"}
 
 
 def test_the_schema_holds_every_declared_setting_once_and_nothing_else() -> None:

@@ -189,3 +189,21 @@ def test_discover_and_sync_from_the_user_install_give_the_sandbox_truth(
     bookmark = states[-1]["bookmarks"]["registrations"]["replication_key_value"]
     assert bookmark == end.isoformat()
     assert sandbox.config.client_secret not in synced.stdout + synced.stderr
+
+
+def test_the_token_store_without_the_postgres_extra_says_how_to_install_it(
+    user_venv: UserVenv, user_env: dict[str, str], tmp_path: Path, sandbox: Sandbox
+) -> None:
+    password = "store-pw-0a9e"
+    config = tmp_path / "config.json"
+    url = f"postgresql://tap:{password}@127.0.0.1:5432/meltano"
+    config.write_text(json.dumps(tap_config(sandbox, token_cache_url=url)))
+    sandbox.clear_requests()
+    result = _run([user_venv.tap, "--config", config], env=user_env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    errors = [ln for ln in result.stderr.splitlines() if "Invalid setting 'token_cache_url'" in ln]
+    assert len(errors) == 1, result.stderr
+    assert "pip install 'tap-emarsys-registrations[postgres]'" in errors[0]
+    assert password not in result.stderr
+    assert sandbox.requests == []

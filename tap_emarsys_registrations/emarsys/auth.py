@@ -9,28 +9,32 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-import math
 import secrets
 import threading
 from typing import TYPE_CHECKING
 
-import requests
 from singer_sdk.authenticators import APIAuthenticatorBase
 from typing_extensions import override
 
 from tap_emarsys_registrations.clock import SYSTEM_CLOCK, Clock
 from tap_emarsys_registrations.emarsys.token_cache import CachedToken, CacheKey, MemoryTokenCache
+from tap_emarsys_registrations.emarsys.token_endpoint import (
+    TokenRateLimitedError,
+    request_token,
+    retry_after,
+)
 from tap_emarsys_registrations.emarsys.token_ledger import (
     DOCUMENTED_LIMIT,
     DOCUMENTED_LIMITS,
     SHORT_WAIT_SECONDS,
     FetchLimits,
+    NextFetch,
     next_fetch,
     rate_limited,
+    recent,
     refusal,
 )
 from tap_emarsys_registrations.errors import (
-    EmarsysAPIError,
     TokenRetriesExhaustedError,
     TokenUnavailableError,
     TransientAPIError,
@@ -40,15 +44,15 @@ if TYPE_CHECKING:
     import datetime as dt
     from collections.abc import Callable
 
+    import requests
+
+__all__ = ["OAuthClientCredentials", "TokenLimitError", "WsseAuthenticator", "retry_after"]
+
 LOGGER = logging.getLogger(__name__)
 # Refresh a token this long (at most a tenth of its lifetime) before Emarsys says it expires.
 TOKEN_REFRESH_MARGIN_SECONDS = 60.0
 # A run gives up after this many failed token requests (5xx, timeouts), however it retries.
 MAX_FAILED_TOKEN_REQUESTS = 3
-HTTP_UNAUTHORIZED = 401
-HTTP_BAD_REQUEST = 400
-HTTP_TOO_MANY_REQUESTS = 429
-HTTP_SERVER_ERROR = 500
 
 
 def wsse_digest(nonce: str, created: str, secret: str) -> str:
@@ -147,55 +151,90 @@ class OAuthClientCredentials(APIAuthenticatorBase):
         with self._lock:
             if self._token is not None and token_in_use in {None, self._token.access_token}:
                 self._token = None
-            with self._cache.locked():
+            with self._cache.locked(self._key):
                 self._cache.drop(self._key, token_in_use)
 
     def token(self) -> str:
         """A bearer token valid for at least the refresh margin."""
         with self._lock:
             if self._token is None or not self._fresh(self._token):
-                with self._cache.locked():
-                    cached = self._cache.load(self._key)
-                    if cached is None or not self._fresh(cached):
-                        cached = self._fetch_within_limits()
-                        self._cache.store(self._key, cached)
-                    self._token = cached
+                self._token = self._acquire()
             return self._token.access_token
 
     def _fresh(self, token: CachedToken) -> bool:
         margin = min(TOKEN_REFRESH_MARGIN_SECONDS, token.lifetime / 10)
         return self._clock.time() < token.expires_at - margin
 
-    def _fetch_within_limits(self) -> CachedToken:
-        plan = next_fetch(self._cache.request_times(self._key), self._clock.time(), self._limits)
-        if not plan.is_short:
-            raise TokenLimitError(refusal(plan))
-        if plan.wait > 0:
-            LOGGER.info(
-                "Waiting %.0fs before the next OAuth token request: %d were sent for this "
-                "client_id in the last %s, and Emarsys allows %s",
-                plan.wait,
-                plan.sent,
-                plan.window,
-                DOCUMENTED_LIMIT,
-            )
-            self._clock.sleep(plan.wait)
-        try:
-            return self._request()
-        except _TokenRateLimitedError as limited:
+    def _reused(self, token: CachedToken) -> CachedToken:
+        minutes = int((token.expires_at - self._clock.time()) // 60)
+        LOGGER.info(
+            "OAuth token reused from %s (valid %d more minutes)", self._cache.where, minutes
+        )
+        return token
+
+    def _acquire(self) -> CachedToken:
+        """A fresh token from the cache, or fetched within Emarsys' token-fetch limits.
+
+        Read, check, fetch and write happen under the cache's lock; every wait (for
+        the ledger, or a 429's Retry-After) happens with the lock released, and the
+        cache is checked again after it: another run may have fetched meanwhile.
+        """
+        peeked = self._cache.peek(self._key)
+        if peeked is not None and self._fresh(peeked):
+            return self._reused(peeked)
+        retried = waited = False
+        while True:
+            limited: TokenRateLimitedError | None = None
+            with self._cache.locked(self._key):
+                cached = self._cache.load(self._key)
+                if cached is not None and self._fresh(cached):
+                    return self._reused(cached)
+                times = self._cache.request_times(self._key)
+                plan = next_fetch(times, self._clock.time(), self._limits)
+                # One wait per token: after it, a clock that did not move on (a test's
+                # sleep cut short) may not hold the run forever.
+                if plan.wait <= 0 or (waited and plan.is_short):
+                    try:
+                        token = self._request()
+                    except TokenRateLimitedError as exc:
+                        limited = exc
+                    else:
+                        self._cache.store(self._key, token)
+                        sent = len(recent(self._cache.request_times(self._key), self._clock.time()))
+                        LOGGER.info(
+                            "OAuth token fetched (%d of %d token requests this hour for this "
+                            "client_id)",
+                            sent,
+                            self._limits.per_hour,
+                        )
+                        return token
+            if limited is None:
+                self._wait_for_ledger(plan)
+                waited = True
+                continue
             wait = limited.retry_after
-            if wait is None or wait > SHORT_WAIT_SECONDS:
-                raise TokenLimitError(rate_limited(wait)) from None
+            if retried or wait is None or wait > SHORT_WAIT_SECONDS:
+                raise TokenLimitError(rate_limited(wait))
+            retried = True
             LOGGER.info(
                 "The OAuth token endpoint answered HTTP 429 (too many token requests); "
                 "retrying once after its Retry-After of %.0fs",
                 wait,
             )
             self._clock.sleep(wait)
-        try:
-            return self._request()
-        except _TokenRateLimitedError as limited:
-            raise TokenLimitError(rate_limited(limited.retry_after)) from None
+
+    def _wait_for_ledger(self, plan: NextFetch) -> None:
+        if not plan.is_short:
+            raise TokenLimitError(refusal(plan))
+        LOGGER.info(
+            "Waiting %.0fs before the next OAuth token request: %d were sent for this "
+            "client_id in the last %s, and Emarsys allows %s",
+            plan.wait,
+            plan.sent,
+            plan.window,
+            DOCUMENTED_LIMIT,
+        )
+        self._clock.sleep(plan.wait)
 
     def _request(self) -> CachedToken:
         """Send one token request, noted in the ledger before it leaves."""
@@ -203,7 +242,9 @@ class OAuthClientCredentials(APIAuthenticatorBase):
             raise TokenRetriesExhaustedError(self._gave_up)
         self._cache.record_request(self._key, self._clock.time())
         try:
-            access_token, lifetime = self._fetch()
+            access_token, lifetime = request_token(
+                self._session, self._token_url, self._credentials, self._timeout
+            )
         except TransientAPIError as exc:
             self._failed_requests += 1
             if self._failed_requests >= MAX_FAILED_TOKEN_REQUESTS:
@@ -215,46 +256,6 @@ class OAuthClientCredentials(APIAuthenticatorBase):
             raise
         return CachedToken(access_token, self._clock.time() + lifetime, lifetime)
 
-    def _fetch(self) -> tuple[str, float]:
-        try:
-            response = self._session.post(
-                self._token_url,
-                data={"grant_type": "client_credentials"},
-                auth=self._credentials,
-                headers={"Accept": "application/json"},
-                timeout=self._timeout,
-            )
-        except requests.RequestException as exc:
-            msg = f"OAuth token request failed: {type(exc).__name__}"
-            raise TransientAPIError(msg) from None
-        with response:
-            if response.status_code == HTTP_TOO_MANY_REQUESTS:
-                raise _TokenRateLimitedError(retry_after(response.headers.get("Retry-After")))
-            if response.status_code >= HTTP_SERVER_ERROR:
-                msg = f"OAuth token endpoint answered HTTP {response.status_code}"
-                raise TransientAPIError(msg)
-            if response.status_code in {HTTP_UNAUTHORIZED, HTTP_BAD_REQUEST}:
-                raise EmarsysAPIError(
-                    status=response.status_code,
-                    reply_code=None,
-                    reply_text="the token endpoint rejected the client credentials",
-                    endpoint="OAuth token request",
-                    hint="Check client_id, client_secret and token_url",
-                )
-            try:
-                body = response.json()
-                token = str(body["access_token"])
-                lifetime = float(body.get("expires_in") or 3600)
-            except (ValueError, KeyError, TypeError):
-                raise EmarsysAPIError(
-                    status=response.status_code,
-                    reply_code=None,
-                    reply_text="the token endpoint did not return an access_token",
-                    endpoint="OAuth token request",
-                    hint="Check token_url: it must point at the Emarsys token endpoint",
-                ) from None
-        return token, lifetime
-
     @override
     def authenticate_request(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers["Authorization"] = f"Bearer {self.token()}"
@@ -263,22 +264,3 @@ class OAuthClientCredentials(APIAuthenticatorBase):
 
 class TokenLimitError(TokenUnavailableError):
     """A token request would break, or broke, Emarsys' token-fetch limits."""
-
-
-class _TokenRateLimitedError(Exception):
-    """HTTP 429 from the token endpoint, with its Retry-After in seconds, if any."""
-
-    def __init__(self, retry_after: float | None) -> None:
-        super().__init__("HTTP 429")
-        self.retry_after = retry_after
-
-
-def retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header given in seconds; None if absent or a date."""
-    if value is None:
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None
-    return max(0.0, seconds) if math.isfinite(seconds) else None

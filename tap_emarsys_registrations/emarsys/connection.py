@@ -26,12 +26,20 @@ APP_NAME = "tap-emarsys-registrations"
 LOGGER = logging.getLogger(__name__)
 
 
-def token_cache(settings: TokenCacheSettings) -> MemoryTokenCache:
-    """The configured token cache; the default folder is looked up now, not at import."""
+def token_cache(settings: TokenCacheSettings, client_secret: str = "") -> MemoryTokenCache:
+    """The configured token cache; the default folder is looked up now, not at import.
+
+    With ``token_cache_url``, the shared PostgreSQL store, falling back to the folder.
+    """
     if not settings.enabled:
         return MemoryTokenCache()
     folder = settings.folder or Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
-    return FileTokenCache(folder.absolute())
+    files = FileTokenCache(folder.absolute())
+    if settings.url is None:
+        return files
+    from tap_emarsys_registrations.emarsys.token_store_pg import PostgresTokenStore  # noqa: PLC0415 - psycopg only when used
+
+    return PostgresTokenStore(settings.url, client_secret, files)
 
 
 def connect(settings: Settings, clock: Clock, user_agent: str) -> EmarsysClient:
@@ -52,7 +60,7 @@ def connect(settings: Settings, clock: Clock, user_agent: str) -> EmarsysClient:
             session=new_session(),
             timeout=min(settings.request_timeout, 60.0),
             clock=clock,
-            cache=token_cache(settings.token_cache),
+            cache=token_cache(settings.token_cache, credentials.client_secret),
         )
     else:
         LOGGER.warning("%s", sunset_warning(clock.now()))

@@ -87,11 +87,20 @@ class MemoryTokenCache:
         self._tokens: dict[str, CachedToken] = {}
         self._requests: dict[str, list[float]] = {}
 
+    @property
+    def where(self) -> str:
+        """Where the tokens are kept, for the log line that says a token was reused."""
+        return "this run's memory"
+
     @contextlib.contextmanager
-    def locked(self) -> Iterator[None]:
-        """Hold the cache for one read-check-fetch-write sequence."""
+    def locked(self, key: CacheKey | None = None) -> Iterator[None]:  # noqa: ARG002 - one lock
+        """Hold the cache for one read-check-fetch-write sequence (of ``key``'s credential)."""
         with self._lock:
             yield
+
+    def peek(self, key: CacheKey) -> CachedToken | None:  # noqa: ARG002 - a shared store reads
+        """A token read without taking the lock; local caches take the lock instead (None)."""
+        return None
 
     def load(self, key: CacheKey) -> CachedToken | None:
         """The cached token of ``key``, valid or not."""
@@ -125,8 +134,13 @@ class FileTokenCache(MemoryTokenCache):
         self.folder = folder
         self._file_lock: filelock.BaseFileLock | None = None
 
+    @property
+    def where(self) -> str:
+        """The cache folder."""
+        return str(self.folder)
+
     @contextlib.contextmanager
-    def locked(self) -> Iterator[None]:
+    def locked(self, key: CacheKey | None = None) -> Iterator[None]:  # noqa: ARG002 - one lock
         """Hold the folder's lock file, and re-read both files from disk.
 
         Raises:

@@ -1,4 +1,4 @@
-"""The token cache settings: ``token_cache`` and ``token_cache_dir``."""
+"""The token cache settings: ``token_cache``, ``token_cache_dir`` and ``token_cache_url``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from singer_sdk import typing as th
 
 from tap_emarsys_registrations.errors import ConfigError
 from tap_emarsys_registrations.settings.declare import read_declared, setting
+from tap_emarsys_registrations.settings.store_url import StoreURL, read_store_url
 from tap_emarsys_registrations.settings.values import read_flag
 
 if TYPE_CHECKING:
@@ -36,6 +37,8 @@ class TokenCacheSettings:
         enabled: Share tokens through files (``token_cache``); off keeps them in memory.
         folder: ``token_cache_dir`` with ``~`` expanded; None means the user's cache
             folder, looked up when the tap runs.
+        url: ``token_cache_url``: the PostgreSQL token store shared by every machine;
+            the file cache is its fallback while the store cannot be reached.
     """
 
     enabled: bool = setting(
@@ -57,10 +60,22 @@ class TokenCacheSettings:
         "($XDG_CACHE_HOME or ~/.cache, then tap-emarsys-registrations). In containers, point "
         "it at a persistent volume.",
     )
+    url: StoreURL | None = setting(
+        "token_cache_url",
+        th.StringType,
+        read_store_url,
+        secret=True,
+        title="Shared token store (PostgreSQL URL)",
+        description="postgresql://USER:PASSWORD@HOST:5432/DATABASE of a token store shared "
+        "by every machine and container (needs tap-emarsys-registrations[postgres]): one "
+        "token and one ledger of token requests for all of them, the token encrypted with a "
+        "key derived from the client secret. If the store cannot be reached, the run warns "
+        "and uses the token cache folder.",
+    )
 
 
 def parse_token_cache(config: Mapping[str, Any]) -> TokenCacheSettings:
-    """Parse ``token_cache`` and ``token_cache_dir``; both are optional.
+    """Parse ``token_cache``, ``token_cache_dir`` and ``token_cache_url``; all are optional.
 
     Raises:
         ConfigError: naming the setting whose value is wrong.

@@ -27,6 +27,7 @@ from tap_emarsys_registrations.settings.export import ExportOptions
 from tap_emarsys_registrations.settings.values import (
     read_count,
     read_datetime,
+    read_flag,
     read_non_negative,
     read_positive,
     read_text,
@@ -205,6 +206,16 @@ class Settings:
         default="Europe/Vienna",
         title="Export time zone",
         description="IANA zone Emarsys uses for time_range and CSV timestamps.",
+    )
+    accept_fewer_columns: bool = setting(
+        "accept_fewer_columns",
+        th.BooleanType,
+        read_flag,
+        default=False,
+        title="Accept fewer columns",
+        description="Set for one run to accept exporting fewer of the fields the last run "
+        "exported (deselected, deleted or renamed in Emarsys). Unset, such a run stops "
+        "before any export and names each lost column.",
     )
     token_cache: TokenCacheSettings = field()  # laid out with the credentials
 
