@@ -55,6 +55,18 @@ def instants_showing(local: dt.datetime, zone: ZoneInfo) -> list[dt.datetime]:
     return sorted(found)
 
 
+def first_instant(local: dt.datetime, zone: ZoneInfo) -> dt.datetime:
+    """The first instant that shows ``local``; a skipped one is read with the offset before.
+
+    The offset before a change is the one in force at the earliest candidate instant.
+    """
+    found = instants_showing(local, zone)
+    if found:
+        return found[0]
+    earliest = (local - max(_offsets_near(zone, local.date()))).replace(tzinfo=UTC)
+    return (local - _offset_at(earliest, zone)).replace(tzinfo=UTC)
+
+
 def is_unique(local: dt.datetime, zone: ZoneInfo) -> bool:
     """Whether ``zone`` shows ``local`` at exactly one instant."""
     return len(instants_showing(local, zone)) == 1
