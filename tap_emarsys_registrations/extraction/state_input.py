@@ -11,7 +11,10 @@ it. Oddities that are safe to run with are tolerated:
   so its window is exported again;
 - a bookmark without ``replication_key`` is read as ``window_start``;
 - keys from other tools (``partitions``, ``progress_markers``, other streams)
-  are kept as they are.
+  are kept as they are;
+- ``singer_state`` next to ``bookmarks`` (``meltano state get`` output pasted into a
+  STATE) is kept but not read, with a warning: the tap reads ``bookmarks``, as the
+  Singer spec says. ``singer_state`` alone is refused, with the fix.
 """
 
 from __future__ import annotations
@@ -182,6 +185,11 @@ def clean_state(state: object) -> dict[str, Any]:
         raise StateError(
             "the top level",
             "this is `meltano state get` output; pass the object inside singer_state",
+        )
+    if "bookmarks" in top and "singer_state" in top:
+        LOGGER.warning(
+            "STATE has both bookmarks and singer_state (`meltano state get` output); "
+            "the run starts from bookmarks and ignores singer_state"
         )
     cleaned: dict[str, Any] = copy.deepcopy(top)
     bookmarks = cleaned.get("bookmarks")
