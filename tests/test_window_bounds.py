@@ -282,3 +282,13 @@ def test_utc_strings_and_local_strings_are_canonical() -> None:
     vienna_noon = dt.datetime(2024, 7, 1, 14, 0, 0, 999_999, tzinfo=VIENNA)
     assert iso_utc(vienna_noon) == "2024-07-01T12:00:00+00:00"
     assert format_local(_local("2024-07-01 09:05:03")) == "2024-07-01 09:05:03"
+
+
+def test_a_window_holds_its_start_but_not_its_end() -> None:
+    window = Window(_utc("2024-10-27 00:00:00"), _utc("2024-10-27 01:00:00"))
+    assert window.start in window
+    assert _utc("2024-10-27 00:59:59.999999") in window
+    assert window.end not in window
+    assert _utc("2024-10-26 23:59:59.999999") not in window
+    assert dt.datetime(2024, 10, 27, 2, 30, tzinfo=VIENNA) in window  # 00:30 UTC
+    assert "2024-10-27T00:30:00+00:00" not in window
