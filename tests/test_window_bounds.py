@@ -75,12 +75,12 @@ def _expected_request_range(window: Window, zone: ZoneInfo) -> tuple[dt.datetime
 def _windows_around_changes(zone: ZoneInfo) -> list[Window]:
     """Short and long windows starting at odd offsets before, at and after each 2024 change."""
     changes = list(transitions(zone, 2024)) or [dt.datetime(2024, 3, 31, 1, tzinfo=UTC)]
+    short = itertools.product(
+        [-3700, -1800, -61, -30.5, -1, 0, 1, 29, 1799, 3599, 3600, 3601], [0.4, 1, 17, 600]
+    )
+    hour_long = itertools.product([-3599, -1800, -30.5, 0, 1], [3600])
     windows = []
-    for change, shift, length in itertools.product(
-        changes,
-        [-3700, -1800, -61, -30.5, -1, 0, 1, 29, 1799, 3599, 3600, 3601],
-        [0.4, 1, 17, 600, 3600],
-    ):
+    for change, (shift, length) in itertools.product(changes, [*short, *hour_long]):
         start = change + dt.timedelta(seconds=shift)
         windows.append(Window(start, start + dt.timedelta(seconds=length)))
     return windows
