@@ -74,6 +74,10 @@ def test_the_equivalents_file_gives_a_reason_for_each_mutant_of_a_core_module() 
 def test_mutmut_runs_the_fast_tier_in_forked_processes_without_the_size_check() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
     assert config["process_isolation"] == "forkserver"
+    assert config["forkserver_warmup"] == "import"
+    preload = (ROOT / config["preload_modules_file"]).read_text().splitlines()
+    modules = [line for line in preload if line and not line.startswith("#")]
+    assert not [m for m in modules if m.startswith("tests")], "no test module in the server"
     args = config["pytest_add_cli_args"]
     assert args[args.index("-m") + 1] == "not slow"
     size_test = "tests/test_architecture.py::test_no_module_is_over_the_size_limit"
