@@ -265,3 +265,135 @@ def test_a_stream_without_a_bookmark_keeps_its_other_keys() -> None:
     assert clean_state({"currently_syncing": "registrations"}) == {
         "currently_syncing": "registrations"
     }
+
+
+# Unusable STATE, word for word.
+
+
+@pytest.mark.parametrize(
+    ("state", "message"),
+    [
+        ([1, 2], "the top level: expected a JSON object, found list [1, 2]"),
+        ("x", 'the top level: expected a JSON object, found string "x"'),
+        (None, "the top level: expected a JSON object, found null"),
+        ({"bookmarks": "none"}, 'bookmarks: expected a JSON object, found string "none"'),
+        (
+            {"bookmarks": {"registrations": 5}},
+            "bookmarks.registrations: expected a JSON object, found number 5",
+        ),
+        (
+            {"bookmarks": {"registrations": [1]}},
+            "bookmarks.registrations: expected a JSON object, found list [1]",
+        ),
+        (
+            _stream(replication_key_value="garbage"),
+            (
+                'bookmarks.registrations.replication_key_value: the bookmark "garbage" is not an '
+                "ISO 8601 timestamp"
+            ),
+        ),
+        (
+            _stream(replication_key_value=1711756800),
+            (
+                "bookmarks.registrations.replication_key_value: the bookmark 1711756800 is a "
+                "number, not an ISO 8601 timestamp"
+            ),
+        ),
+        (
+            _stream(replication_key_value=True),
+            (
+                "bookmarks.registrations.replication_key_value: the bookmark true is a boolean, "
+                "not an ISO 8601 timestamp"
+            ),
+        ),
+        (
+            _stream(replication_key_value=None),
+            (
+                "bookmarks.registrations.replication_key_value: the bookmark is null, "
+                "not an ISO 8601 timestamp"
+            ),
+        ),
+        (
+            _stream(replication_key_value=["a"]),
+            (
+                'bookmarks.registrations.replication_key_value: the bookmark ["a"] is a list, '
+                "not an ISO 8601 timestamp"
+            ),
+        ),
+        (
+            _stream(replication_key_value={"a": 1}),
+            (
+                'bookmarks.registrations.replication_key_value: the bookmark {"a": 1} is an '
+                "object, not an ISO 8601 timestamp"
+            ),
+        ),
+        (
+            _stream(replication_key="registered_at", replication_key_value=DAY_2),
+            (
+                'bookmarks.registrations.replication_key: the bookmark is for "registered_at", '
+                "but this stream bookmarks 'window_start'"
+            ),
+        ),
+    ],
+)
+def test_unusable_state_is_named_word_for_word(state: object, message: str) -> None:
+    with pytest.raises(StateError) as raised:
+        clean_state(state)
+    assert str(raised.value) == f"Unusable STATE at {message}; {FIX}"
+
+
+def test_tolerated_oddities_are_warned_about_word_for_word(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    state = {
+        "bookmarks": {
+            "other": 3,
+            "another": {"replication_key_value": 42},
+            "registrations": {
+                "replication_key_value": "2024-03-30T00:00:00Z",
+                "pending_exports": {
+                    DAY_2: {"id": 1},
+                    f"{DAY_2}/1": 5,
+                    "2024-03-31T00:00:00+00:00": {"id": "x", "window_end": 1, "fingerprint": 2},
+                },
+            },
+        }
+    }
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        cleaned = clean_state(state)
+    assert cleaned == {
+        "bookmarks": {
+            "another": {"replication_key_value": 42},
+            "registrations": {
+                "replication_key": "window_start",
+                "replication_key_value": DAY_2,
+                "pending_exports": {},
+            },
+        }
+    }
+    where = "STATE bookmarks.registrations"
+    assert [r.getMessage() for r in caplog.records] == [
+        "STATE bookmarks.other is not an object; ignored",
+        f"{where}.replication_key is missing; read as 'window_start'",
+        (
+            f"{where}.pending_exports.{DAY_2} is ignored (it lacks window_end, fingerprint); "
+            "its window is exported again"
+        ),
+        (
+            f"{where}.pending_exports.{DAY_2}/1 is ignored (it is number, not an object); "
+            "its window is exported again"
+        ),
+        (
+            f"{where}.pending_exports.2024-03-31T00:00:00+00:00 is ignored "
+            '(its id "x" is not an export id); its window is exported again'
+        ),
+    ]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        clean_state(_stream(replication_key_value=DAY_2, pending_exports=[1]))
+    assert [r.getMessage() for r in caplog.records] == [
+        (
+            f"{where}.pending_exports is list, not an object; ignored, so any export it meant is "
+            "started again"
+        )
+    ]

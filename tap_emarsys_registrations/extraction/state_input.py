@@ -85,7 +85,9 @@ def parse_bookmark(value: object, where: str) -> str:
     if value is None:
         raise StateError(where, "the bookmark is null, not an ISO 8601 timestamp")
     if not isinstance(value, str):
-        problem = f"the bookmark {shown(value)} is a {_kind(value)}, not an ISO 8601 timestamp"
+        kind = _kind(value)
+        article = "an" if kind[0] in "aeiou" else "a"
+        problem = f"the bookmark {shown(value)} is {article} {kind}, not an ISO 8601 timestamp"
         raise StateError(where, problem)
     try:
         moment = dt.datetime.fromisoformat(value.strip())
@@ -98,6 +100,8 @@ def parse_bookmark(value: object, where: str) -> str:
 
 
 def _kind(value: object) -> str:
+    if value is None:
+        return "null"
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, list):
@@ -110,6 +114,8 @@ def _kind(value: object) -> str:
 
 
 def _object(value: object, where: str) -> dict[str, Any]:
+    if value is None:
+        raise StateError(where, "expected a JSON object, found null")
     if not isinstance(value, dict):
         raise StateError(where, f"expected a JSON object, found {_kind(value)} {shown(value)}")
     return value
