@@ -7,8 +7,10 @@ equivalents file, and the score over the mutants that are not equivalent. It the
 lists the survivors that are not listed (tests to write, or equivalents to explain)
 and the listed mutants that did not survive (stale lines to remove).
 
-A mutant that made the tests time out was detected, so it counts as killed. Exit
-status 2 means mutmut left mutants of these modules unchecked.
+A mutant that made the tests time out was detected (a loop that never ends), so it
+counts as killed, but the table shows how many: when most mutants time out, the
+harness is broken, not the code. Exit status 2 means mutmut left mutants of these
+modules unchecked, 3 that more than a tenth of a module's mutants timed out.
 """
 
 from __future__ import annotations
@@ -69,6 +71,10 @@ class Score:
         return sum(n for status, n in self.statuses.items() if status in KILLED)
 
     @property
+    def timeouts(self) -> int:
+        return self.statuses["timeout"]
+
+    @property
     def unchecked(self) -> int:
         return sum(n for status, n in self.statuses.items() if status in UNCHECKED)
 
@@ -86,6 +92,7 @@ class Score:
             str(self.mutants),
             str(self.killed),
             str(self.survived),
+            str(self.timeouts),
             self.percent(self.killed, self.mutants),
             str(self.equivalent),
             self.percent(self.killed, self.mutants - self.equivalent),
@@ -94,8 +101,9 @@ class Score:
 
 
 HEADER = (
-    "| module | mutants | killed | survived | score | equivalent | score over non-equivalent |\n"
-    "|---|---|---|---|---|---|---|"
+    "| module | mutants | killed | survived | of the killed, timed out | score | equivalent "
+    "| score over non-equivalent |\n"
+    "|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -128,10 +136,16 @@ def report(
     if stale:
         lines += ["", "Listed as equivalent, but killed or gone (remove the line):"]
         lines += [f"  {name}" for name in stale]
+    exit_status = 0
     unchecked = sum(score.unchecked for score in scores.values())
     if unchecked:
         lines += ["", f"{unchecked} mutants were not checked: the run is incomplete"]
-    return "\n".join(lines), 2 if unchecked else 0
+        exit_status = 2
+    slow = [s.module for s in scores.values() if s.timeouts * 10 > s.mutants]
+    if slow:
+        lines += ["", f"More than a tenth of the mutants timed out in {', '.join(slow)}"]
+        exit_status = exit_status or 3
+    return "\n".join(lines), exit_status
 
 
 def main(argv: Sequence[str] | None = None) -> int:

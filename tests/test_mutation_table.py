@@ -43,10 +43,11 @@ def test_the_table_counts_killed_survived_and_equivalent_per_module() -> None:
         read_equivalents(EQUIVALENTS),
         [W, L],
     )
-    assert status == 0
+    assert status == 3, "one of windows' five mutants timed out"
     lines = text.splitlines()
-    assert lines[2] == "| `windows.py` | 5 | 3 | 2 | 60% | 1 | 75% |"
-    assert lines[3] == "| `emarsys/token_ledger.py` | 2 | 1 | 1 | 50% | 0 | 50% |"
+    assert lines[2] == "| `windows.py` | 5 | 3 | 2 | 1 | 60% | 1 | 75% |"
+    assert lines[3] == "| `emarsys/token_ledger.py` | 2 | 1 | 1 | 0 | 50% | 0 | 50% |"
+    assert lines[-1] == f"More than a tenth of the mutants timed out in {W}"
     assert f"  {W}.xǁWindowǁ__post_init____mutmut_1: no tests" in lines
     assert f"  {L}.x_recent__mutmut_2: survived" in lines
     assert f"  {W}.x_iso_utc__mutmut_1" in lines
@@ -57,7 +58,7 @@ def test_the_table_counts_killed_survived_and_equivalent_per_module() -> None:
 def test_unchecked_mutants_make_the_run_incomplete() -> None:
     text, status = report(read_results([f"    {W}.x_iso_utc__mutmut_1: not checked"]), set(), [W])
     assert status == 2
-    assert text.endswith("1 mutants were not checked: the run is incomplete")
+    assert text.splitlines()[-1] == "1 mutants were not checked: the run is incomplete"
 
 
 def test_the_equivalents_file_gives_a_reason_for_each_mutant_of_a_core_module() -> None:
@@ -74,10 +75,7 @@ def test_the_equivalents_file_gives_a_reason_for_each_mutant_of_a_core_module() 
 def test_mutmut_runs_the_fast_tier_in_forked_processes_without_the_size_check() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
     assert config["process_isolation"] == "forkserver"
-    assert config["forkserver_warmup"] == "import"
-    preload = (ROOT / config["preload_modules_file"]).read_text().splitlines()
-    modules = [line for line in preload if line and not line.startswith("#")]
-    assert not [m for m in modules if m.startswith("tests")], "no test module in the server"
+    assert config["forkserver_warmup"] == "none", "the server imports no test module"
     args = config["pytest_add_cli_args"]
     assert args[args.index("-m") + 1] == "not slow"
     size_test = "tests/test_architecture.py::test_no_module_is_over_the_size_limit"
