@@ -397,3 +397,34 @@ def test_tolerated_oddities_are_warned_about_word_for_word(
             "started again"
         )
     ]
+
+
+def test_values_are_shown_as_written_and_the_error_names_where(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with pytest.raises(StateError) as raised:
+        clean_state(_stream(replication_key_value="früh am Morgen"))
+    key = "bookmarks.registrations.replication_key_value"
+    assert raised.value.where == key
+    assert str(raised.value) == (
+        f'Unusable STATE at {key}: the bookmark "früh am Morgen" is not an ISO 8601 '
+        f"timestamp; {FIX}"
+    )
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        clean_state(_pending({DAY_2: None}))
+    assert [r.getMessage() for r in caplog.records] == [
+        (
+            f"STATE bookmarks.registrations.pending_exports.{DAY_2} is ignored (it is null, not an "
+            "object); its window is exported again"
+        )
+    ]
+
+
+def test_a_state_handed_over_in_process_may_hold_values_json_cannot(sb: Sandbox) -> None:
+    """A caller that builds STATE in Python is told what it passed, as Python shows it."""
+    run = run_tap(_config(sb), state=_stream(replication_key_value=dt.date(2024, 3, 30)))
+    assert isinstance(run.error, StateError)
+    assert str(run.error) == (
+        "Unusable STATE at bookmarks.registrations.replication_key_value: the bookmark "
+        f"datetime.date(2024, 3, 30) is a date, not an ISO 8601 timestamp; {FIX}"
+    )
