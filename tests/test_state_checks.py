@@ -428,3 +428,12 @@ def test_a_state_handed_over_in_process_may_hold_values_json_cannot(sb: Sandbox)
         "Unusable STATE at bookmarks.registrations.replication_key_value: the bookmark "
         f"datetime.date(2024, 3, 30) is a date, not an ISO 8601 timestamp; {FIX}"
     )
+
+
+@pytest.mark.parametrize(
+    ("length", "shown"), [(58, '"' + "x" * 58 + '"'), (59, '"' + "x" * 58 + "…")]
+)
+def test_a_bad_bookmark_is_shown_whole_up_to_sixty_characters(length: int, shown: str) -> None:
+    with pytest.raises(StateError) as raised:
+        clean_state(_stream(replication_key_value="x" * length))
+    assert f"the bookmark {shown} is not an ISO 8601 timestamp; " in str(raised.value)
