@@ -23,6 +23,7 @@ from tap_emarsys_registrations.windows import (
     iso_utc,
     local_exact_range,
     local_request_range,
+    plan_windows,
 )
 from tests.zone_oracle import instants_showing, is_unique, shown, transitions
 
@@ -292,3 +293,10 @@ def test_a_window_holds_its_start_but_not_its_end() -> None:
     assert _utc("2024-10-26 23:59:59.999999") not in window
     assert dt.datetime(2024, 10, 27, 2, 30, tzinfo=VIENNA) in window  # 00:30 UTC
     assert "2024-10-27T00:30:00+00:00" not in window
+
+
+@pytest.mark.parametrize("step", [dt.timedelta(0), dt.timedelta(hours=-1)])
+def test_windows_need_a_positive_step(step: dt.timedelta) -> None:
+    moment = _utc("2024-10-27 00:00:00")
+    with pytest.raises(ValueError, match=r"^window step must be positive$"):
+        plan_windows(moment, moment + dt.timedelta(days=1), step)
