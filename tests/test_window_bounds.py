@@ -77,7 +77,8 @@ def _windows_around_changes(zone: ZoneInfo) -> list[Window]:
     """Short and long windows starting at odd offsets before, at and after each 2024 change."""
     changes = list(transitions(zone, 2024)) or [dt.datetime(2024, 3, 31, 1, tzinfo=UTC)]
     short = itertools.product(
-        [-3700, -1800, -61, -30.5, -1, 0, 1, 29, 1799, 3599, 3600, 3601], [0.4, 1, 17, 600]
+        [-3700, -1800, -61, -30.5, -1, 0, 1, 29, 1799, 3599, 3600, 3601],
+        [0.4, 1, 1.5, 1.000001, 17, 600],
     )
     hour_long = itertools.product([-3599, -1800, -30.5, 0, 1], [3600])
     windows = []
@@ -88,7 +89,8 @@ def _windows_around_changes(zone: ZoneInfo) -> list[Window]:
 
 
 def _request_range_problems(window: Window, zone: ZoneInfo) -> list[str]:
-    low, high = local_request_range(window, zone)
+    low, high = (bound.replace(microsecond=0) for bound in local_request_range(window, zone))
+    # as sent: format_local drops the fraction a window bound with one may carry
     problems = [f"{bound} is not unique" for bound in (low, high) if not is_unique(bound, zone)]
     if problems:
         return problems
@@ -169,6 +171,13 @@ def test_request_range_covers_every_second_and_is_no_wider_than_needed(zone_name
             "2024-10-27 01:00:00",
             "2024-10-27 01:59:59",
             "2024-10-27 03:00:00",
+        ),
+        # Ends a microsecond after a whole second: that second is the window's last.
+        (
+            "2024-01-10 12:00:00",
+            "2024-01-10 12:00:01.000001",
+            "2024-01-10 12:59:59",
+            "2024-01-10 13:00:02",
         ),
         # A sub-second window: one second either side of its only second.
         (
