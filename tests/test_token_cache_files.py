@@ -184,3 +184,17 @@ def test_a_run_that_holds_the_lock_too_long_is_named(
             "a stuck run, or set token_cache_dir to a folder of this job's own"
         )
     ]
+
+
+def test_a_token_that_expired_as_a_new_one_was_issued_is_pruned(tmp_path: Path) -> None:
+    cache = FileTokenCache(tmp_path)
+    other = CacheKey.of(URL, "client", "rotated")
+    with cache.locked():
+        cache.store(OTHER, CachedToken("expired", expires_at=T0, lifetime=3600.0))
+        cache.store(other, CachedToken("valid", expires_at=T0 + 1.0, lifetime=3600.0))
+        cache.store(KEY, CachedToken("new", expires_at=T0 + 3600.0, lifetime=3600.0))
+    later = FileTokenCache(tmp_path)
+    with later.locked():
+        assert later.load(OTHER) is None
+        assert later.load(other) is not None
+        assert later.load(KEY) is not None

@@ -309,3 +309,12 @@ def test_windows_need_a_positive_step(step: dt.timedelta) -> None:
     moment = _utc("2024-10-27 00:00:00")
     with pytest.raises(ValueError, match=r"^window step must be positive$"):
         plan_windows(moment, moment + dt.timedelta(days=1), step)
+
+
+@pytest.mark.parametrize("naive_end", [True, False])
+def test_a_window_needs_two_aware_bounds(naive_end: bool) -> None:
+    aware = _utc("2024-10-27 00:00:00")
+    naive = dt.datetime(2024, 10, 27, 1)  # noqa: DTZ001 - the bound that is refused
+    bounds = (aware, naive) if naive_end else (naive - dt.timedelta(hours=2), aware)
+    with pytest.raises(ValueError, match=r"^window bounds must be timezone-aware$"):
+        Window(*bounds)
