@@ -6,6 +6,8 @@ import contextlib
 import datetime as dt
 import io
 import json
+import os
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -30,6 +32,11 @@ pytest_plugins = ["pytester", "tests.process_guard"]
 UTC = dt.UTC
 VIENNA = ZoneInfo("Europe/Vienna")
 FIELDS = [1, 2, 3, "loyalty_points", 5002, 5003, 14, 31]
+
+
+def pytest_report_header() -> str:
+    """Name the local zone: scripts/test.sh runs the fast tier in several."""
+    return f"local zone: TZ={os.environ.get('TZ', '(unset)')}, now {time.strftime('%Z (%z)')}"
 
 
 @dataclass

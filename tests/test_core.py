@@ -2,18 +2,17 @@
 
 The SDK parametrizes its tests by discovering streams when this module is
 imported, so the sandbox has to be serving by then; it is stopped when the
-module's tests finish. The SDK's primary-key and final-state checks cannot
+process ends. The SDK's primary-key and final-state checks cannot
 fail (see the developers' notes); test_state.py and test_end_to_end.py carry
 the real assertions on keys and STATE.
 """
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
-from typing import TYPE_CHECKING
 
-import pytest
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
 from sandbox import Sandbox, SandboxConfig
@@ -21,20 +20,20 @@ from tap_emarsys_registrations.tap import TapEmarsysRegistrations
 from tests.clocks import FAST_CLOCK
 from tests.conftest import tap_config
 
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-
 _SANDBOX = Sandbox(SandboxConfig(days=2, per_day=30))
 _SANDBOX.start()
 # The suite's runs share one token, in a folder of their own (not the user's cache).
 _TOKEN_CACHE = tempfile.mkdtemp(prefix="tap-emarsys-core-tokens-")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _stop_sandbox() -> Iterator[None]:
-    yield
+def _stop_sandbox() -> None:
     _SANDBOX.stop()
     shutil.rmtree(_TOKEN_CACHE, ignore_errors=True)
+
+
+# Stopped when the process ends, not after the module's last test: a run that lists tests
+# one by one (scripts/mutation.sh) may put other modules' tests between this module's.
+atexit.register(_stop_sandbox)
 
 
 TestTapEmarsysRegistrations = get_tap_test_class(

@@ -11,7 +11,10 @@ it. Oddities that are safe to run with are tolerated:
   so its window is exported again;
 - a bookmark without ``replication_key`` is read as ``window_start``;
 - keys from other tools (``partitions``, ``progress_markers``, other streams)
-  are kept as they are.
+  are kept as they are;
+- ``singer_state`` next to ``bookmarks`` (``meltano state get`` output pasted into a
+  STATE) is kept but not read, with a warning: the tap reads ``bookmarks``, as the
+  Singer spec says. ``singer_state`` alone is refused, with the fix.
 """
 
 from __future__ import annotations
@@ -82,7 +85,9 @@ def parse_bookmark(value: object, where: str) -> str:
     if value is None:
         raise StateError(where, "the bookmark is null, not an ISO 8601 timestamp")
     if not isinstance(value, str):
-        problem = f"the bookmark {shown(value)} is a {_kind(value)}, not an ISO 8601 timestamp"
+        kind = _kind(value)
+        article = "an" if kind[0] in "aeiou" else "a"
+        problem = f"the bookmark {shown(value)} is {article} {kind}, not an ISO 8601 timestamp"
         raise StateError(where, problem)
     try:
         moment = dt.datetime.fromisoformat(value.strip())
@@ -95,6 +100,8 @@ def parse_bookmark(value: object, where: str) -> str:
 
 
 def _kind(value: object) -> str:
+    if value is None:
+        return "null"
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, list):
@@ -107,6 +114,8 @@ def _kind(value: object) -> str:
 
 
 def _object(value: object, where: str) -> dict[str, Any]:
+    if value is None:
+        raise StateError(where, "expected a JSON object, found null")
     if not isinstance(value, dict):
         raise StateError(where, f"expected a JSON object, found {_kind(value)} {shown(value)}")
     return value
@@ -182,6 +191,11 @@ def clean_state(state: object) -> dict[str, Any]:
         raise StateError(
             "the top level",
             "this is `meltano state get` output; pass the object inside singer_state",
+        )
+    if "bookmarks" in top and "singer_state" in top:
+        LOGGER.warning(
+            "STATE has both bookmarks and singer_state (`meltano state get` output); "
+            "the run starts from bookmarks and ignores singer_state"
         )
     cleaned: dict[str, Any] = copy.deepcopy(top)
     bookmarks = cleaned.get("bookmarks")

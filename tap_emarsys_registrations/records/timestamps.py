@@ -9,6 +9,7 @@ file carries nothing to tell them apart; the tap always takes the first one
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
 _UTC: Final = dt.UTC
 _HOUR_PREFIX: Final = 13  # len("YYYY-MM-DD HH")
 _TIMESTAMP_LENGTH: Final = 19  # len("YYYY-MM-DD HH:MM:SS")
+_TIMESTAMP: Final = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}", re.ASCII)
+_HOUR: Final = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}", re.ASCII)
+_MINUTES: Final = frozenset(f"{n:02d}" for n in range(60))  # also the seconds
 
 
 class LocalTimestampConverter:
@@ -40,10 +44,13 @@ class LocalTimestampConverter:
         text = raw.strip()
         if len(text) == len("YYYY-MM-DD HH:MM"):
             text += ":00"
-        if len(text) != _TIMESTAMP_LENGTH or text[10] not in " T":
-            msg = f"not a 'YYYY-MM-DD HH:MM:SS' timestamp: {raw!r}"
+        msg = f"not a 'YYYY-MM-DD HH:MM:SS' timestamp: {raw!r}"
+        if not _TIMESTAMP.fullmatch(text):
             raise ValueError(msg)
-        local = dt.datetime.fromisoformat(text)
+        try:
+            local = dt.datetime.fromisoformat(text)
+        except ValueError as exc:  # a day, hour, minute or second out of range
+            raise ValueError(f"{msg} ({exc})") from None
         return local.replace(tzinfo=self._zone, fold=0).astimezone(_UTC)
 
     def to_utc_string(self, raw: str) -> str:
@@ -52,18 +59,26 @@ class LocalTimestampConverter:
         Raises:
             ValueError: if ``raw`` is not a timestamp.
         """
-        if len(raw) == _TIMESTAMP_LENGTH and raw[16] == ":" and raw[13] == ":":
+        if (
+            len(raw) == _TIMESTAMP_LENGTH
+            and raw[13] == ":"
+            and raw[16] == ":"
+            and raw[14:16] in _MINUTES
+            and raw[17:19] in _MINUTES
+        ):
             prefix = raw[:_HOUR_PREFIX]
             utc_hour = self._hours.get(prefix, "")
             if utc_hour == "":
                 utc_hour = self._utc_hour(prefix)
                 self._hours[prefix] = utc_hour
-            if utc_hour is not None and raw[14:16].isdigit() and raw[17:19].isdigit():
+            if utc_hour is not None:
                 return f"{utc_hour}{raw[13:19]}+00:00"
         return self.parse(raw).isoformat(timespec="seconds")
 
     def _utc_hour(self, prefix: str) -> str | None:
         """The UTC ``YYYY-MM-DDTHH`` for a local hour, or None when it needs full math."""
+        if not _HOUR.fullmatch(prefix):
+            return None
         try:
             top = dt.datetime.fromisoformat(prefix + ":00:00")
         except ValueError:

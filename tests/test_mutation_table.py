@@ -1,0 +1,84 @@
+"""scripts/mutation_table.py: the figures scripts/mutation.sh prints from mutmut's results."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+_SPEC = importlib.util.spec_from_file_location("mutation_table", ROOT / "scripts/mutation_table.py")
+assert _SPEC is not None
+assert _SPEC.loader is not None
+table = importlib.util.module_from_spec(_SPEC)
+sys.modules["mutation_table"] = table  # dataclasses look the module up
+_SPEC.loader.exec_module(table)
+read_equivalents, read_results, report = table.read_equivalents, table.read_results, table.report
+W = "tap_emarsys_registrations.windows"
+L = "tap_emarsys_registrations.emarsys.token_ledger"
+RESULTS = f"""\
+    tap_emarsys_registrations.cli.x_main__mutmut_1: survived
+    {W}.x_iso_utc__mutmut_1: killed
+    {W}.x_iso_utc__mutmut_2: killed
+    {W}.x_iso_utc__mutmut_3: timeout
+    {W}.x_iso_utc__mutmut_4: survived
+    {W}.xǁWindowǁ__post_init____mutmut_1: no tests
+    {L}.x_recent__mutmut_1: killed
+    {L}.x_recent__mutmut_2: survived
+"""
+EQUIVALENTS = f"""\
+# Equivalent mutants
+
+- `{W}.x_iso_utc__mutmut_4`: the same string either way.
+- `{W}.x_iso_utc__mutmut_1`: killed now, so this line is stale.
+- `{L}.x_gone__mutmut_9`: renumbered away.
+"""
+
+
+def test_the_table_counts_killed_survived_and_equivalent_per_module() -> None:
+    text, status = report(
+        read_results(RESULTS.splitlines()),
+        read_equivalents(EQUIVALENTS),
+        [W, L],
+    )
+    assert status == 3, "one of windows' five mutants timed out"
+    lines = text.splitlines()
+    assert lines[2] == "| `windows.py` | 5 | 3 | 2 | 1 | 60% | 1 | 75% |"
+    assert lines[3] == "| `emarsys/token_ledger.py` | 2 | 1 | 1 | 0 | 50% | 0 | 50% |"
+    assert lines[-1] == f"More than a tenth of the mutants timed out in {W}"
+    assert f"  {W}.xǁWindowǁ__post_init____mutmut_1: no tests" in lines
+    assert f"  {L}.x_recent__mutmut_2: survived" in lines
+    assert f"  {W}.x_iso_utc__mutmut_1" in lines
+    assert f"  {L}.x_gone__mutmut_9" in lines
+    assert not any("cli" in line for line in lines)
+
+
+def test_unchecked_mutants_make_the_run_incomplete() -> None:
+    text, status = report(read_results([f"    {W}.x_iso_utc__mutmut_1: not checked"]), set(), [W])
+    assert status == 2
+    assert text.splitlines()[-1] == "1 mutants were not checked: the run is incomplete"
+
+
+def test_the_equivalents_file_gives_a_reason_for_each_mutant_of_a_core_module() -> None:
+    text = (ROOT / "tests" / "mutation_equivalents.md").read_text(encoding="utf-8")
+    script = (ROOT / "scripts" / "mutation.sh").read_text(encoding="utf-8")
+    core = re.search(r"CORE=\(\n(.*?)\n\)", script, re.DOTALL)
+    assert core is not None
+    modules = {f"tap_emarsys_registrations.{m.strip().replace('/', '.')}" for m in core[1].split()}
+    listed = [line for line in text.splitlines() if line.startswith("- ")]
+    assert len(read_equivalents(text)) == len(listed), "each line: - `mutant`: reason"
+    assert {name.rsplit(".", 1)[0] for name in read_equivalents(text)} <= modules
+
+
+def test_mutmut_runs_the_fast_tier_in_forked_processes_without_the_size_check() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    assert config["process_isolation"] == "forkserver"
+    assert config["forkserver_warmup"] == "none", "the server imports no test module"
+    args = config["pytest_add_cli_args"]
+    assert args[args.index("-m") + 1] == "not slow"
+    size_test = "tests/test_architecture.py::test_no_module_is_over_the_size_limit"
+    assert args[args.index("--deselect") + 1] == size_test
+    path, name = size_test.split("::")
+    assert f"def {name}(" in (ROOT / path).read_text(), "the deselected test exists"
