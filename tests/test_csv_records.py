@@ -194,3 +194,37 @@ def test_timestamp_converter_handles_both_dst_edges() -> None:
     assert india.to_utc_string("2024-01-01 05:30:00") == "2024-01-01T00:00:00+00:00"
     with pytest.raises(ValueError, match="not a 'YYYY-MM-DD HH:MM:SS' timestamp"):
         conv.to_utc_string("yesterday")
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (
+            "user_id;First Name;Loyalty points;Last purchase",
+            "window 1/1, export 9, CSV row 1: header has 4 columns, expected 5",
+        ),
+        (
+            "id;First Name;Loyalty points;Last purchase;last update",
+            "window 1/1, export 9, CSV row 1: first header column is 'id', expected 'user_id'",
+        ),
+        (
+            "user_id;First Name;Loyalty points;Purchase;last update",
+            (
+                "window 1/1, export 9, CSV row 1: header column 4 is 'Purchase', expected "
+                "'Last purchase' (the export does not have the requested fields)"
+            ),
+        ),
+    ],
+)
+def test_a_header_that_differs_is_named_in_full(header: str, message: str) -> None:
+    body = header.encode() + b"\r\n"
+    with pytest.raises(CSVFormatError) as raised:
+        _parse(body, delimiter=";", header=True, ts=True)
+    assert str(raised.value) == message
+
+
+def test_header_names_match_whatever_their_case_and_blanks() -> None:
+    body = b" USER_ID ;first  name;LOYALTY POINTS;last\tpurchase;x\r\n"
+    body += b"7;Ann;1;2024-01-01;2024-03-30 12:00:00\r\n"
+    records = _parse(body, delimiter=";", header=True, ts=True)
+    assert [(r["user_id"], r["first_name"]) for r in records] == [(7, "Ann")]

@@ -9,6 +9,8 @@ blank between date and time, or without seconds; anything else is an error.
 from __future__ import annotations
 
 import datetime as dt
+import time
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,6 +19,9 @@ from hypothesis import strategies as st
 
 from tap_emarsys_registrations.records.timestamps import LocalTimestampConverter
 from tests.zone_oracle import first_instant, instants_showing, shown, transitions
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 UTC = dt.UTC
 VIENNA = ZoneInfo("Europe/Vienna")
@@ -74,6 +79,13 @@ def test_each_wall_time_becomes_its_first_instant(
         # Lord Howe repeats half an hour (+11 to +10:30): the first 01:45 is +11.
         ("Australia/Lord_Howe", "2024-04-07 01:45:00", "2024-04-06T14:45:00+00:00"),
         ("Australia/Lord_Howe", "2024-04-07 02:15:00", "2024-04-06T15:45:00+00:00"),
+        # Goose Bay changed at one minute past midnight (1990), between whole-hour offsets:
+        # the hour from 01:00 on 1 April holds a skipped minute (CAST) then CADT, and the
+        # hour from 00:00 on 28 October a repeated minute then AST.
+        ("America/Goose_Bay", "1990-04-01 01:00:30", "1990-04-01T05:00:30+00:00"),
+        ("America/Goose_Bay", "1990-04-01 01:30:00", "1990-04-01T04:30:00+00:00"),
+        ("America/Goose_Bay", "1990-10-28 00:00:30", "1990-10-28T03:00:30+00:00"),
+        ("America/Goose_Bay", "1990-10-28 00:30:00", "1990-10-28T04:30:00+00:00"),
         # A half-hour offset all year.
         ("Asia/Kolkata", "2024-01-01 05:29:59", "2023-12-31T23:59:59+00:00"),
         ("Asia/Kolkata", "2024-01-01T05:30", "2024-01-01T00:00:00+00:00"),
@@ -116,6 +128,8 @@ def test_the_first_instant_is_one_of_the_instants_of_a_repeated_time() -> None:
         "2024-01-10 12:60:00",
         "2024-01-10 12:00:60",
         "2024-01-10 12:3x:00",
+        "2024-01-10 12x30:00",
+        "2024-01-10 12:30x00",
         "2024-01-10 12:00:1x",
         "2024-01-10 12:3\N{SUPERSCRIPT TWO}:00",
         "2024-01-10 12:00:0\N{SUPERSCRIPT TWO}",
@@ -128,3 +142,25 @@ def test_a_malformed_timestamp_is_an_error_naming_it(raw: str) -> None:
     with pytest.raises(ValueError, match="not a 'YYYY-MM-DD HH:MM:SS' timestamp") as raised:
         converter.to_utc_string(raw)
     assert repr(raw) in str(raised.value)
+
+
+@pytest.fixture(params=["Asia/Kolkata", "America/St_Johns", "Europe/Vienna"])
+def machine_zone(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The machine's own local zone set to another one, as on a server kept in local time."""
+    monkeypatch.setenv("TZ", request.param)
+    time.tzset()
+    yield request.param
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_the_machine_s_local_zone_changes_nothing(machine_zone: str) -> None:
+    converter = LocalTimestampConverter(VIENNA)
+    for raw, expected in [
+        ("2024-01-10 12:15:00", "2024-01-10T11:15:00+00:00"),
+        ("2024-07-10 12:15:00", "2024-07-10T10:15:00+00:00"),
+        ("2024-10-27 02:30:00", "2024-10-27T00:30:00+00:00"),
+    ]:
+        assert converter.to_utc_string(raw) == expected, machine_zone
+        assert converter.to_utc_string(raw) == expected, "the same again, from the cache"
+        assert _iso(converter.parse(raw)) == expected
