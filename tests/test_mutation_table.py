@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import importlib.util
 import re
 import sys
@@ -82,3 +83,19 @@ def test_mutmut_runs_the_fast_tier_in_forked_processes_without_the_size_check() 
     assert args[args.index("--deselect") + 1] == size_test
     path, name = size_test.split("::")
     assert f"def {name}(" in (ROOT / path).read_text(), "the deselected test exists"
+
+
+def test_mutmut_copies_every_file_of_the_project_the_tests_may_read() -> None:
+    # mutmut runs the tests in its own copy (mutants/), which holds the source paths, the
+    # tests, pyproject.toml and also_copy only: a file left out makes a test fail on every
+    # mutant, and mutmut then gives up before the first one.
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    ignored = [line.rstrip("/") for line in (ROOT / ".gitignore").read_text().splitlines() if line]
+    top_level = {
+        path.name
+        for path in ROOT.iterdir()
+        if path.name != ".git" and not any(fnmatch.fnmatch(path.name, p) for p in ignored)
+    }
+    assert {"examples", "sandbox", "README.md"} <= top_level
+    copied = {*config["source_paths"], *config["also_copy"], "tests", "pyproject.toml"}
+    assert top_level - copied == set()

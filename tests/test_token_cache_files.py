@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import stat
 import threading
 from typing import TYPE_CHECKING
@@ -198,3 +199,78 @@ def test_a_token_that_expired_as_a_new_one_was_issued_is_pruned(tmp_path: Path) 
         assert later.load(OTHER) is None
         assert later.load(other) is not None
         assert later.load(KEY) is not None
+
+
+def test_a_folder_that_cannot_be_made_keeps_tokens_in_this_run_and_says_which_setting(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")  # root may write anywhere, but not below a file
+    cache = FileTokenCache(blocker / "cache")
+    token = CachedToken("t1", expires_at=T0 + 3600.0, lifetime=3600.0)
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        with cache.locked():
+            cache.store(KEY, token)
+            cache.record_request(KEY, T0)
+        with cache.locked():
+            assert cache.load(KEY) == token
+            assert cache.request_times(KEY) == [T0]
+    assert [r.getMessage() for r in caplog.records] == [
+        (
+            f"Token cache folder {blocker / 'cache'} is unusable (Not a directory); tokens are not "
+            "shared with other runs. Set token_cache_dir to a writable folder"
+        )
+    ]
+    assert [p.name for p in tmp_path.iterdir()] == ["a-file"]
+
+
+def test_missing_parent_folders_are_made_private(tmp_path: Path) -> None:
+    folder = tmp_path / "xdg" / "tap-emarsys-registrations"
+    cache = FileTokenCache(folder)
+    with cache.locked():
+        cache.store(KEY, CachedToken("t1", expires_at=T0 + 3600.0, lifetime=3600.0))
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert json.loads((folder / TOKENS_FILE).read_text())["tokens"][KEY.token] == {
+        "access_token": "t1",
+        "expires_at": T0 + 3600.0,
+        "lifetime": 3600.0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("mode", "warned"), [(0o777, True), (0o770, True), (0o702, True), (0o755, False)]
+)
+def test_a_folder_others_may_write_to_is_named_in_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, mode: int, *, warned: bool
+) -> None:
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    folder.chmod(mode)
+    with caplog.at_level(logging.WARNING, logger=LOGGER), FileTokenCache(folder).locked():
+        pass
+    expected = (
+        f"Token cache folder {folder} is writable by other users; set token_cache_dir to a "
+        "folder only this user can write to"
+    )
+    assert [r.getMessage() for r in caplog.records] == ([expected] if warned else [])
+
+
+def test_a_folder_removed_during_a_run_is_warned_about_and_the_token_kept_in_memory(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "cache"
+    cache = FileTokenCache(folder)
+    token = CachedToken("t1", expires_at=T0 + 3600.0, lifetime=3600.0)
+    with caplog.at_level(logging.WARNING, logger=LOGGER), cache.locked():
+        folder.rename(tmp_path / "moved")  # a clean-up job took the folder away
+        cache.store(KEY, token)
+        cache.record_request(KEY, T0)
+        assert cache.load(KEY) == token
+        assert cache.request_times(KEY) == [T0]
+    pattern = (
+        rf"Cannot write the token cache in {re.escape(str(folder))} \(\[Errno 2\] No such file "
+        rf"or directory: '{re.escape(str(folder))}/\.(?P<name>[\w.-]+?)\.\w+\.tmp'\)"
+    )
+    matches = [re.fullmatch(pattern, r.getMessage()) for r in caplog.records]
+    assert [m["name"] if m else None for m in matches] == [TOKENS_FILE, REQUESTS_FILE]
+    assert sorted(p.name for p in (tmp_path / "moved").iterdir()) == [LOCK_FILE]

@@ -133,6 +133,7 @@ class FileTokenCache(MemoryTokenCache):
         super().__init__()
         self.folder = folder
         self._file_lock: filelock.BaseFileLock | None = None
+        self._unusable = False  # the folder could not be made: this run keeps tokens in memory
 
     @property
     def where(self) -> str:
@@ -190,10 +191,11 @@ class FileTokenCache(MemoryTokenCache):
         self._write(REQUESTS_FILE, {"version": FORMAT_VERSION, "requests": self._requests})
 
     def _lock_file(self) -> filelock.BaseFileLock | None:
-        if self._file_lock is None:
+        if self._file_lock is None and not self._unusable:
             try:
                 self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             except OSError as exc:
+                self._unusable = True  # warned once; no file is read or written from now on
                 LOGGER.warning(
                     "Token cache folder %s is unusable (%s); tokens are not shared with "
                     "other runs. Set token_cache_dir to a writable folder",
@@ -237,6 +239,8 @@ class FileTokenCache(MemoryTokenCache):
         self._write(TOKENS_FILE, {"version": FORMAT_VERSION, "tokens": entries})
 
     def _write(self, name: str, content: dict[str, Any]) -> None:
+        if self._unusable:
+            return
         try:
             fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=f".{name}.", suffix=".tmp")
         except OSError as exc:
