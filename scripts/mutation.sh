@@ -9,8 +9,8 @@
 # equivalent in tests/mutation_equivalents.md (a change no behaviour can show, each with
 # its reason), and the score over the mutants that are not equivalent; then every
 # survivor that is not listed. The settings are under [tool.mutmut] in pyproject.toml:
-# the fast tier only, without the module-size test (mutmut's rewritten copies of the
-# modules are far longer), and process_isolation = "forkserver" (mutants run in processes
+# the fast tier only, without the two tests that read the package's source text
+# (mutmut's rewritten copies of the modules are far longer), and process_isolation = "forkserver" (mutants run in processes
 # forked from one that never ran a test: the fast tier starts sandboxes and threads, and a
 # fork of a process holding them can count a mutant as killed that no test killed).
 # mutmut works in mutants/ (removed first, so no earlier result is counted) and writes its
