@@ -176,6 +176,23 @@ def test_body_cut_inside_a_quoted_value_is_truncation() -> None:
         _parse(body, delimiter=";", header=True, ts=True)
 
 
+@pytest.mark.parametrize(
+    ("tail", "cause"),
+    [
+        # Cut just after a line break inside a quoted value: the body ends with a line
+        # break, so only the open quote shows it is cut; the row must not pass as short.
+        (b'1;"first line\r\n', "unexpected end of data"),
+        # A character after a closing quote: the cells cannot be told apart.
+        (b'1;"Ann"x;1;2024-01-01;2024-03-30 12:00:00\r\n', "';' expected after '\"'"),
+    ],
+)
+def test_a_value_broken_around_its_quotes_is_retried_as_truncated(tail: bytes, cause: str) -> None:
+    body = b"user_id;First Name;Loyalty points;Last purchase;last update\r\n" + tail
+    with pytest.raises(TruncatedDownloadError) as raised:
+        _parse(body, delimiter=";", header=True, ts=True)
+    assert str(raised.value) == f"CSV ended or broke inside a value: {cause}"
+
+
 def test_bad_number_is_reported_with_its_row() -> None:
     body = b"1;Ann;lots;2024-01-01;2024-03-30 12:00:00\n"
     with pytest.raises(CSVFormatError, match="CSV row 1: 'lots' is not a number"):
