@@ -22,6 +22,7 @@ from packaging.utils import canonicalize_name
 
 from tests.conftest import expected_keys, tap_config
 from tests.distribution import ROOT, build, pyproject, requirement_key, source_version
+from tests.postgres import Postgres
 
 if TYPE_CHECKING:
     from sandbox import Sandbox
@@ -207,3 +208,41 @@ def test_the_token_store_without_the_postgres_extra_says_how_to_install_it(
     assert "pip install 'tap-emarsys-registrations[postgres]'" in errors[0]
     assert password not in result.stderr
     assert sandbox.requests == []
+
+
+def test_the_postgres_extra_installed_as_readme_says_shares_one_token_between_fresh_homes(
+    user_venv: UserVenv, tmp_path: Path, sandbox: Sandbox
+) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "pip install 'tap-emarsys-registrations[postgres]'" in readme
+    path = tmp_path / "venv"  # a venv of its own: the one above must hold the runtime only
+    venv.EnvBuilder(with_pip=True).create(path)
+    pip = [path / "bin" / "python", "-m", "pip", "install", "--disable-pip-version-check"]
+    constraints = ROOT / "constraints" / "runtime.txt"
+    installed = _run([*pip, "-c", constraints, f"{user_venv.wheel}[postgres]"], cwd=path)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    cluster = Postgres.start()
+    try:
+        url = f"postgresql://postgres:pw-7c1e@127.0.0.1:{cluster.port}/postgres"
+        config = tmp_path / "config.json"
+        config.write_text(json.dumps(tap_config(sandbox, window_hours=24, token_cache_url=url)))
+        sandbox.clear_requests()
+        runs = []
+        for pod in ("pod-1", "pod-2"):  # fresh homes: only the store is shared
+            home = tmp_path / pod
+            home.mkdir()
+            env = _clean_env() | {"HOME": str(home), "XDG_CACHE_HOME": str(home / "cache")}
+            runs.append(
+                _run(
+                    [path / "bin" / "tap-emarsys-registrations", "--config", config],
+                    env=env,
+                    cwd=home,
+                )
+            )
+        stored = cluster.psql("SELECT count(*) FROM tap_emarsys_registrations_tokens")
+    finally:
+        cluster.stop()
+    assert [r.returncode for r in runs] == [0, 0], [r.stderr for r in runs]
+    assert len(sandbox.token_requests) == 1
+    assert stored == [["1"]]
+    assert all("pw-7c1e" not in r.stdout + r.stderr for r in runs)
