@@ -21,16 +21,14 @@ from tap_emarsys_registrations.extraction.state_input import (
     clean_state,
     parse_state_text,
 )
-from tests.conftest import expected_keys, record_keys, run_tap, shared_token_cache, tap_config
+from tests.conftest import expected_keys, record_keys, run_tap, shared_token_cache
 from tests.local_zone import local_zone
+from tests.state_cases import DAY_2, END, START, pending_state, stream_state, three_days
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-START = dt.datetime(2024, 3, 29, tzinfo=dt.UTC)
-END = START + dt.timedelta(days=3)
-DAY_2 = "2024-03-30T00:00:00+00:00"
 LOGGER = "tap_emarsys_registrations.extraction.state_input"
 
 
@@ -44,18 +42,6 @@ def token_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]
 def sb() -> Iterator[Sandbox]:
     with Sandbox(SandboxConfig(start=START, days=3, per_day=12)) as sandbox:
         yield sandbox
-
-
-def _config(sb: Sandbox) -> dict[str, Any]:
-    return tap_config(sb, window_hours=24, start_date=START.isoformat(), end_date=END.isoformat())
-
-
-def _stream(**entry: Any) -> dict[str, Any]:
-    return {"bookmarks": {"registrations": {"replication_key": "window_start", **entry}}}
-
-
-def _pending(pending: dict[str, Any]) -> dict[str, Any]:
-    return _stream(replication_key_value=DAY_2, pending_exports=pending)
 
 
 def _entry(export_id: object = 100000001) -> dict[str, Any]:
@@ -105,7 +91,7 @@ def test_an_unreadable_state_file_stops_the_run_naming_the_file(
     path = tmp_path / "state.json"
     path.write_text(text)
     sb.clear_requests()
-    run = run_tap(_config(sb), state=str(path))  # type: ignore[arg-type]
+    run = run_tap(three_days(sb), state=str(path))  # type: ignore[arg-type]
     assert isinstance(run.error, StateError)
     assert str(run.error) == f"Unusable STATE at the state file {path}: {problem}; {FIX}"
     assert sb.requests == []
@@ -145,7 +131,7 @@ def test_a_readable_state_file_is_parsed() -> None:
 def test_a_malformed_pending_key_is_dropped_with_a_warning(
     key: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    state = _pending({key: _entry(), DAY_2: _entry(100000002)})
+    state = pending_state({key: _entry(), DAY_2: _entry(100000002)})
     with caplog.at_level(logging.WARNING, logger=LOGGER):
         cleaned = clean_state(state)
     assert cleaned["bookmarks"]["registrations"]["pending_exports"] == {DAY_2: _entry(100000002)}
@@ -161,7 +147,7 @@ def test_a_malformed_pending_key_is_dropped_with_a_warning(
 def test_a_pending_key_of_a_window_or_a_window_part_is_kept(
     key: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    state = _pending({key: _entry()})
+    state = pending_state({key: _entry()})
     with caplog.at_level(logging.WARNING, logger=LOGGER):
         cleaned = clean_state(state)
     assert cleaned["bookmarks"]["registrations"]["pending_exports"] == {key: _entry()}
@@ -180,7 +166,7 @@ def test_a_pending_key_of_a_window_or_a_window_part_is_kept(
     ],
 )
 def test_a_pending_export_id_must_be_a_whole_number(export_id: object, kept: bool) -> None:
-    cleaned = clean_state(_pending({DAY_2: _entry(export_id)}))
+    cleaned = clean_state(pending_state({DAY_2: _entry(export_id)}))
     pending = cleaned["bookmarks"]["registrations"]["pending_exports"]
     assert (DAY_2 in pending) is kept
 
@@ -188,9 +174,9 @@ def test_a_pending_export_id_must_be_a_whole_number(export_id: object, kept: boo
 def test_a_run_with_malformed_pending_keys_exports_those_windows_again(
     sb: Sandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
-    state = _pending({f"{DAY_2}/x": _entry(), f"{DAY_2}/": _entry(), "/1": _entry()})
+    state = pending_state({f"{DAY_2}/x": _entry(), f"{DAY_2}/": _entry(), "/1": _entry()})
     with caplog.at_level(logging.WARNING, logger=LOGGER):
-        run = run_tap(_config(sb), state=state)
+        run = run_tap(three_days(sb), state=state)
     assert run.error is None, run.error
     assert record_keys(run) == expected_keys(sb, START + dt.timedelta(days=1), END)
     assert max(Counter(record_keys(run)).values()) == 1
@@ -204,18 +190,20 @@ def test_a_run_with_malformed_pending_keys_exports_those_windows_again(
 @pytest.mark.parametrize("zone", ["UTC", "Europe/Vienna", "Asia/Kolkata"])
 def test_a_bookmark_without_a_zone_is_utc_in_every_local_zone(zone: str) -> None:
     with local_zone(zone):
-        cleaned = clean_state(_stream(replication_key_value="2024-03-30T00:00:00"))
+        cleaned = clean_state(stream_state(replication_key_value="2024-03-30T00:00:00"))
     assert cleaned["bookmarks"]["registrations"]["replication_key_value"] == DAY_2
 
 
 def test_a_bookmark_is_made_canonical_utc() -> None:
-    cleaned = clean_state(_stream(replication_key_value=" 2024-03-30T05:30:00+05:30 "))
+    cleaned = clean_state(stream_state(replication_key_value=" 2024-03-30T05:30:00+05:30 "))
     assert cleaned["bookmarks"]["registrations"]["replication_key_value"] == DAY_2
 
 
 def test_a_run_from_a_zoneless_bookmark_in_vienna_starts_at_that_utc_time(sb: Sandbox) -> None:
     with local_zone("Europe/Vienna"):
-        run = run_tap(_config(sb), state=_stream(replication_key_value="2024-03-30T00:00:00"))
+        run = run_tap(
+            three_days(sb), state=stream_state(replication_key_value="2024-03-30T00:00:00")
+        )
     assert run.error is None, run.error
     assert record_keys(run) == expected_keys(sb, START + dt.timedelta(days=1), END)
 
@@ -233,10 +221,10 @@ def test_a_state_with_bookmarks_and_singer_state_runs_from_bookmarks_and_says_so
     warning names the key it ignores.
     """
     later = {"bookmarks": {"registrations": {"replication_key_value": "2024-03-31T00:00:00Z"}}}
-    state = {**_stream(replication_key_value=DAY_2), "singer_state": later}
+    state = {**stream_state(replication_key_value=DAY_2), "singer_state": later}
     with caplog.at_level(logging.WARNING, logger=LOGGER):
         cleaned = clean_state(state)
-        run = run_tap(_config(sb), state=state)
+        run = run_tap(three_days(sb), state=state)
     assert cleaned["singer_state"] == later
     assert run.error is None, run.error
     assert record_keys(run) == expected_keys(sb, START + dt.timedelta(days=1), END)
@@ -252,7 +240,7 @@ def test_a_state_with_bookmarks_and_singer_state_runs_from_bookmarks_and_says_so
 
 def test_meltano_state_get_output_alone_is_refused_with_the_fix() -> None:
     with pytest.raises(StateError) as raised:
-        clean_state({"singer_state": _stream(replication_key_value=DAY_2)})
+        clean_state({"singer_state": stream_state(replication_key_value=DAY_2)})
     assert str(raised.value) == (
         "Unusable STATE at the top level: this is `meltano state get` output; pass the "
         f"object inside singer_state; {FIX}"
@@ -286,49 +274,49 @@ def test_a_stream_without_a_bookmark_keeps_its_other_keys() -> None:
             "bookmarks.registrations: expected a JSON object, found list [1]",
         ),
         (
-            _stream(replication_key_value="garbage"),
+            stream_state(replication_key_value="garbage"),
             (
                 'bookmarks.registrations.replication_key_value: the bookmark "garbage" is not an '
                 "ISO 8601 timestamp"
             ),
         ),
         (
-            _stream(replication_key_value=1711756800),
+            stream_state(replication_key_value=1711756800),
             (
                 "bookmarks.registrations.replication_key_value: the bookmark 1711756800 is a "
                 "number, not an ISO 8601 timestamp"
             ),
         ),
         (
-            _stream(replication_key_value=True),
+            stream_state(replication_key_value=True),
             (
                 "bookmarks.registrations.replication_key_value: the bookmark true is a boolean, "
                 "not an ISO 8601 timestamp"
             ),
         ),
         (
-            _stream(replication_key_value=None),
+            stream_state(replication_key_value=None),
             (
                 "bookmarks.registrations.replication_key_value: the bookmark is null, "
                 "not an ISO 8601 timestamp"
             ),
         ),
         (
-            _stream(replication_key_value=["a"]),
+            stream_state(replication_key_value=["a"]),
             (
                 'bookmarks.registrations.replication_key_value: the bookmark ["a"] is a list, '
                 "not an ISO 8601 timestamp"
             ),
         ),
         (
-            _stream(replication_key_value={"a": 1}),
+            stream_state(replication_key_value={"a": 1}),
             (
                 'bookmarks.registrations.replication_key_value: the bookmark {"a": 1} is an '
                 "object, not an ISO 8601 timestamp"
             ),
         ),
         (
-            _stream(replication_key="registered_at", replication_key_value=DAY_2),
+            stream_state(replication_key="registered_at", replication_key_value=DAY_2),
             (
                 'bookmarks.registrations.replication_key: the bookmark is for "registered_at", '
                 "but this stream bookmarks 'window_start'"
@@ -390,7 +378,7 @@ def test_tolerated_oddities_are_warned_about_word_for_word(
     ]
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger=LOGGER):
-        clean_state(_stream(replication_key_value=DAY_2, pending_exports=[1]))
+        clean_state(stream_state(replication_key_value=DAY_2, pending_exports=[1]))
     assert [r.getMessage() for r in caplog.records] == [
         (
             f"{where}.pending_exports is list, not an object; ignored, so any export it meant is "
@@ -403,7 +391,7 @@ def test_values_are_shown_as_written_and_the_error_names_where(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     with pytest.raises(StateError) as raised:
-        clean_state(_stream(replication_key_value="früh am Morgen"))
+        clean_state(stream_state(replication_key_value="früh am Morgen"))
     key = "bookmarks.registrations.replication_key_value"
     assert raised.value.where == key
     assert str(raised.value) == (
@@ -411,7 +399,7 @@ def test_values_are_shown_as_written_and_the_error_names_where(
         f"timestamp; {FIX}"
     )
     with caplog.at_level(logging.WARNING, logger=LOGGER):
-        clean_state(_pending({DAY_2: None}))
+        clean_state(pending_state({DAY_2: None}))
     assert [r.getMessage() for r in caplog.records] == [
         (
             f"STATE bookmarks.registrations.pending_exports.{DAY_2} is ignored (it is null, not an "
@@ -422,7 +410,7 @@ def test_values_are_shown_as_written_and_the_error_names_where(
 
 def test_a_state_handed_over_in_process_may_hold_values_json_cannot(sb: Sandbox) -> None:
     """A caller that builds STATE in Python is told what it passed, as Python shows it."""
-    run = run_tap(_config(sb), state=_stream(replication_key_value=dt.date(2024, 3, 30)))
+    run = run_tap(three_days(sb), state=stream_state(replication_key_value=dt.date(2024, 3, 30)))
     assert isinstance(run.error, StateError)
     assert str(run.error) == (
         "Unusable STATE at bookmarks.registrations.replication_key_value: the bookmark "
@@ -435,5 +423,5 @@ def test_a_state_handed_over_in_process_may_hold_values_json_cannot(sb: Sandbox)
 )
 def test_a_bad_bookmark_is_shown_whole_up_to_sixty_characters(length: int, shown: str) -> None:
     with pytest.raises(StateError) as raised:
-        clean_state(_stream(replication_key_value="x" * length))
+        clean_state(stream_state(replication_key_value="x" * length))
     assert f"the bookmark {shown} is not an ISO 8601 timestamp; " in str(raised.value)

@@ -13,24 +13,15 @@ import pytest
 from sandbox import Sandbox, SandboxConfig
 from tap_emarsys_registrations.extraction.state_input import StateError
 from tests.cli import run_cli, write_config
-from tests.conftest import expected_keys, record_keys, run_tap, shared_token_cache, tap_config
+from tests.conftest import expected_keys, record_keys, run_tap, shared_token_cache
+from tests.state_cases import END, START, pending_state, stream_state, three_days
 
 if TYPE_CHECKING:
     import subprocess
     from collections.abc import Iterator
     from pathlib import Path
 
-START = dt.datetime(2024, 3, 29, tzinfo=dt.UTC)
-END = START + dt.timedelta(days=3)
 KEY = "bookmarks.registrations.replication_key_value"
-
-
-def _stream(**entry: Any) -> dict[str, Any]:
-    return {"bookmarks": {"registrations": {"replication_key": "window_start", **entry}}}
-
-
-def _pending(value: object) -> dict[str, Any]:
-    return _stream(replication_key_value="2024-03-30T00:00:00+00:00", pending_exports=value)
 
 
 # (id, STATE, where the error points, the bad value as shown) for unusable STATE.
@@ -39,14 +30,14 @@ UNUSABLE = [
     ("meltano-state-get-output", {"singer_state": {"bookmarks": {}}}, "the top level", "singer"),
     ("bookmarks-not-an-object", {"bookmarks": "none"}, "bookmarks", '"none"'),
     ("stream-not-an-object", {"bookmarks": {"registrations": 5}}, "bookmarks.registrations", "5"),
-    ("garbage", _stream(replication_key_value="garbage"), KEY, '"garbage"'),
-    ("number", _stream(replication_key_value=1711756800), KEY, "1711756800"),
-    ("null", _stream(replication_key_value=None), KEY, "null"),
-    ("list", _stream(replication_key_value=["2024-03-30"]), KEY, '["2024-03-30"]'),
-    ("long", _stream(replication_key_value="x" * 500), KEY, "x" * 50 + "…"),
+    ("garbage", stream_state(replication_key_value="garbage"), KEY, '"garbage"'),
+    ("number", stream_state(replication_key_value=1711756800), KEY, "1711756800"),
+    ("null", stream_state(replication_key_value=None), KEY, "null"),
+    ("list", stream_state(replication_key_value=["2024-03-30"]), KEY, '["2024-03-30"]'),
+    ("long", stream_state(replication_key_value="x" * 500), KEY, "x" * 50 + "…"),
     (
         "other-replication-key",
-        _stream(replication_key="registered_at", replication_key_value="2024-03-30T00:00:00Z"),
+        stream_state(replication_key="registered_at", replication_key_value="2024-03-30T00:00:00Z"),
         "bookmarks.registrations.replication_key",
         '"registered_at"',
     ),
@@ -54,42 +45,44 @@ UNUSABLE = [
 
 # (id, STATE, first day whose rows are expected, warnings naming these keys) for oddities.
 TOLERATED = [
-    ("without-zone", _stream(replication_key_value="2024-03-30T00:00:00"), 1, []),
+    ("without-zone", stream_state(replication_key_value="2024-03-30T00:00:00"), 1, []),
     (
         "without-replication-key",
         {"bookmarks": {"registrations": {"replication_key_value": "2024-03-30T00:00:00Z"}}},
         1,
         ["bookmarks.registrations.replication_key is missing"],
     ),
-    ("in-the-future", _stream(replication_key_value="2099-01-01T00:00:00+00:00"), None, []),
-    ("pending-not-an-object", _pending(["100000001"]), 1, ["pending_exports is list"]),
+    ("in-the-future", stream_state(replication_key_value="2099-01-01T00:00:00+00:00"), None, []),
+    ("pending-not-an-object", pending_state(["100000001"]), 1, ["pending_exports is list"]),
     (
         "pending-entries-missing-keys",
-        _pending({"2024-03-30T00:00:00+00:00": {"id": 100000001}}),
+        pending_state({"2024-03-30T00:00:00+00:00": {"id": 100000001}}),
         1,
         ["lacks window_end, fingerprint"],
     ),
     (
         "pending-entry-not-an-object",
-        _pending({"2024-03-30T00:00:00+00:00": "100000001"}),
+        pending_state({"2024-03-30T00:00:00+00:00": "100000001"}),
         1,
         ["is string, not an object"],
     ),
     (
         "pending-unknown-window",
-        _pending({"someday": {"id": 1, "window_end": "x", "fingerprint": "y"}}),
+        pending_state({"someday": {"id": 1, "window_end": "x", "fingerprint": "y"}}),
         1,
         ["pending_exports.someday is ignored"],
     ),
     (
         "pending-bogus-id",
-        _pending({"2024-03-30T00:00:00+00:00": {"id": "abc", "window_end": "", "fingerprint": ""}}),
+        pending_state(
+            {"2024-03-30T00:00:00+00:00": {"id": "abc", "window_end": "", "fingerprint": ""}}
+        ),
         1,
         ['its id "abc" is not an export id'],
     ),
     (
         "pending-entry-for-another-request",
-        _pending(
+        pending_state(
             {"2024-03-30T00:00:00+00:00": {"id": 999, "window_end": "", "fingerprint": "f"}},
         ),
         1,
@@ -130,10 +123,6 @@ def sb() -> Iterator[Sandbox]:
         yield sandbox
 
 
-def _config(sb: Sandbox) -> dict[str, Any]:
-    return tap_config(sb, window_hours=24, start_date=START.isoformat(), end_date=END.isoformat())
-
-
 @pytest.mark.parametrize(
     ("state", "where", "shown"), [c[1:] for c in UNUSABLE], ids=[c[0] for c in UNUSABLE]
 )
@@ -141,7 +130,7 @@ def test_unusable_state_stops_with_one_line_before_any_api_call(
     sb: Sandbox, state: object, where: str, shown: str
 ) -> None:
     sb.clear_requests()
-    run = run_tap(_config(sb), state=state)  # type: ignore[arg-type]
+    run = run_tap(three_days(sb), state=state)  # type: ignore[arg-type]
     assert isinstance(run.error, StateError), run.error
     message = str(run.error)
     assert "\n" not in message
@@ -168,7 +157,7 @@ def test_tolerable_state_runs_and_loses_no_row(
     with caplog.at_level(
         logging.WARNING, logger="tap_emarsys_registrations.extraction.state_input"
     ):
-        run = run_tap(_config(sb), state=state)
+        run = run_tap(three_days(sb), state=state)
     assert run.error is None, run.error
     assert json.dumps(state, sort_keys=True) == original  # the caller's STATE is not changed
     if first_day is None:
@@ -187,7 +176,7 @@ def test_tolerable_state_runs_and_loses_no_row(
 def _cli(tmp_path: Path, sb: Sandbox, state_text: str) -> subprocess.CompletedProcess[str]:
     state = tmp_path / "state.json"
     state.write_text(state_text)
-    return run_cli(write_config(tmp_path, _config(sb)), "--state", str(state))
+    return run_cli(write_config(tmp_path, three_days(sb)), "--state", str(state))
 
 
 @pytest.mark.slow
@@ -201,7 +190,10 @@ def _cli(tmp_path: Path, sb: Sandbox, state_text: str) -> subprocess.CompletedPr
             "ends before the JSON is complete",
         ),
         ("", "an empty file"),
-        (json.dumps(_stream(replication_key_value="garbage")), f'{KEY}: the bookmark "garbage"'),
+        (
+            json.dumps(stream_state(replication_key_value="garbage")),
+            f'{KEY}: the bookmark "garbage"',
+        ),
     ],
     ids=["not-json", "truncated", "empty", "garbage-bookmark"],
 )
@@ -224,7 +216,7 @@ def test_a_state_path_handed_to_the_tap_is_checked_too(tmp_path: Path, sb: Sandb
     path = tmp_path / "state.json"
     path.write_text('{"bookmarks": {"registrations": {"replication_key_value": 17')
     sb.clear_requests()
-    run = run_tap(_config(sb), state=str(path))  # type: ignore[arg-type]
+    run = run_tap(three_days(sb), state=str(path))  # type: ignore[arg-type]
     assert isinstance(run.error, StateError)
     assert f"the state file {path}" in str(run.error)
     assert "ends before the JSON is complete" in str(run.error)

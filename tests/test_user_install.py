@@ -217,7 +217,7 @@ def test_the_postgres_extra_installed_as_readme_says_shares_one_token_between_fr
     assert "pip install 'tap-emarsys-registrations[postgres]'" in readme
     path = tmp_path / "venv"  # a venv of its own: the one above must hold the runtime only
     venv.EnvBuilder(with_pip=True).create(path)
-    pip = [path / "bin" / "python", "-m", "pip", "install", "--disable-pip-version-check"]
+    pip: list[str | Path] = [path / "bin" / "python", "-m", "pip", "install"]
     constraints = ROOT / "constraints" / "runtime.txt"
     installed = _run([*pip, "-c", constraints, f"{user_venv.wheel}[postgres]"], cwd=path)
     assert installed.returncode == 0, installed.stdout + installed.stderr
