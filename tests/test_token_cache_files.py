@@ -70,8 +70,10 @@ def test_a_token_is_dropped_only_when_it_is_the_one_named(cache_type: str, tmp_p
 
 def test_the_ledger_file_keeps_the_last_hour_of_every_client(tmp_path: Path) -> None:
     cache = FileTokenCache(tmp_path)
+    third = CacheKey.of(URL, "third-client", "secret")
     with cache.locked():
         cache.record_request(OTHER, T0 - 3700.0)
+        cache.record_request(third, T0 - 3600.0)  # exactly an hour old: no longer counts
         cache.record_request(KEY, T0 - 3600.0)
         cache.record_request(KEY, T0 - 3599.0)
         cache.record_request(KEY, T0)
