@@ -153,10 +153,18 @@ def test_a_file_that_cannot_be_read_is_ignored_with_a_warning(
         assert cache.load(KEY) is None
         cache.store(KEY, CachedToken("t1", expires_at=T0 + 3600.0, lifetime=3600.0))
     messages = [r.getMessage() for r in caplog.records]
-    assert messages[0].startswith(
-        f"Ignoring the unreadable token cache file {tmp_path / TOKENS_FILE} ("
+    path = re.escape(str(tmp_path / TOKENS_FILE))
+    assert re.fullmatch(
+        rf"Ignoring the unreadable token cache file {path} \(\[Errno 21\] Is a directory: "
+        rf"'{path}'\)",
+        messages[0],
     )
-    assert messages[1].startswith(f"Cannot write the token cache in {tmp_path} (")
+    # the reason names the folder in the way, so the user can see what to remove
+    assert re.fullmatch(
+        rf"Cannot write the token cache in {re.escape(str(tmp_path))} \(\[Errno 21\] Is a "
+        rf"directory: '.+\.tmp' -> '{path}'\)",
+        messages[1],
+    )
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
