@@ -177,3 +177,21 @@ def test_window_bounds_with_another_offset_give_the_same_keys(sb: Sandbox) -> No
     assert checkpoints.saved_export(FIRST, "fingerprint", 2) == 100000007
     checkpoints.window_finished(same)
     assert checkpoints.stream_state["replication_key_value"] == SECOND_START
+
+
+def test_saved_exports_keyed_without_a_zone_or_in_another_offset_are_forgotten_by_instant(
+    sb: Sandbox,
+) -> None:
+    """A key without a zone is a UTC start, as a zoneless bookmark is; an offset counts."""
+    entry = {"id": 100000007, "window_end": SECOND_START, "fingerprint": "fingerprint"}
+    keys = [
+        "2024-03-30T00:00:00",  # FIRST's start, written without a zone
+        "2024-03-30T23:59:59/2",
+        "2024-03-31T00:30:00+01:00",  # 23:30 UTC: inside FIRST
+        "2024-03-31T00:00:00",  # SECOND's start
+        "2024-03-31T01:00:00+01:00/1",  # SECOND's start, in Vienna's offset
+    ]
+    stream = {"replication_key_value": FIRST_START, "pending_exports": dict.fromkeys(keys, entry)}
+    checkpoints = Checkpoints(sb, state={"bookmarks": {"registrations": stream}})
+    checkpoints.window_finished(FIRST)
+    assert list(checkpoints.stream_state["pending_exports"]) == keys[3:]
