@@ -318,3 +318,19 @@ def test_a_window_needs_two_aware_bounds(naive_end: bool) -> None:
     bounds = (aware, naive) if naive_end else (naive - dt.timedelta(hours=2), aware)
     with pytest.raises(ValueError, match=r"^window bounds must be timezone-aware$"):
         Window(*bounds)
+
+
+def test_exact_range_widens_a_sub_second_window_to_the_first_unique_minute_after_any_fold() -> None:
+    """Bogota set its clocks back 3 min 44 s in 1914, so 23:56:16 to 23:59:59 showed twice.
+
+    A sub-second window on the last unique second before that gets one second more,
+    which is repeated, so its high bound is the first unique whole minute: midnight,
+    three whole minutes on, not a minute past it.
+    """
+    zone = ZoneInfo("America/Bogota")
+    (change,) = transitions(zone, 1914)
+    start = change - dt.timedelta(minutes=3, seconds=45) + dt.timedelta(milliseconds=200)
+    window = Window(start, start + dt.timedelta(milliseconds=500))
+    expected = (_local("1914-11-22 23:56:15"), _local("1914-11-23 00:00:00"))
+    assert _expected_exact_range(window, zone) == expected
+    assert local_exact_range(window, zone) == expected
