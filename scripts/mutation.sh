@@ -4,6 +4,7 @@
 #
 #   scripts/mutation.sh                                  every core module (CORE below)
 #   scripts/mutation.sh windows records/timestamps       the named modules of the package
+#   scripts/mutation.sh --resume [module ...]            finish an interrupted run
 #
 # It prints, per module: mutants, killed, survived, score, the survivors listed as
 # equivalent in tests/mutation_equivalents.md (a change no behaviour can show, each with
@@ -14,7 +15,8 @@
 # forked from one that never ran a test: the fast tier starts sandboxes and threads, and a
 # fork of a process holding them can count a mutant as killed that no test killed).
 # mutmut works in mutants/ (removed first, so no earlier result is counted) and writes its
-# progress to mutants.log. MUTATION_CHILDREN (default 2) mutants run at once. It takes
+# progress to mutants.log. --resume keeps mutants/ and runs only the mutants of the modules
+# that are still unchecked (same commit only: results of changed code are not redone). MUTATION_CHILDREN (default 2) mutants run at once. It takes
 # hours for the whole core on two cores, so it is not part of .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +30,11 @@ CORE=(
     emarsys/token_ledger
     emarsys/token_cache
 )
+resume=false
+if [ "${1:-}" = "--resume" ]; then
+    resume=true
+    shift
+fi
 modules=("$@")
 [ ${#modules[@]} -gt 0 ] || modules=("${CORE[@]}")
 patterns=()
@@ -41,12 +48,23 @@ for module in "${modules[@]}"; do
     patterns+=("tap_emarsys_registrations.${module//\//.}.*")
 done
 [ -x .venv/bin/mutmut ] || scripts/bootstrap.sh
-rm -rf mutants
-echo "== mutmut on ${modules[*]} (progress in mutants.log)"
-if ! .venv/bin/mutmut run --max-children "${MUTATION_CHILDREN:-2}" "${patterns[@]}" >mutants.log 2>&1; then
+table() {
+    .venv/bin/mutmut results --all true \
+        | .venv/bin/python scripts/mutation_table.py --equivalents tests/mutation_equivalents.md "$@"
+}
+if $resume && [ -d mutants ]; then
+    # mutmut re-runs every mutant a pattern names, so name the unchecked ones instead
+    mapfile -t targets < <(table --unchecked "${modules[@]}")
+    echo "== mutmut on the ${#targets[@]} unchecked mutants of ${modules[*]} (progress in mutants.log)"
+else
+    rm -rf mutants mutants.log
+    targets=("${patterns[@]}")
+    echo "== mutmut on ${modules[*]} (progress in mutants.log)"
+fi
+if [ ${#targets[@]} -gt 0 ] \
+    && ! .venv/bin/mutmut run --max-children "${MUTATION_CHILDREN:-2}" "${targets[@]}" >>mutants.log 2>&1; then
     tr '\r' '\n' <mutants.log | tail -n 20 >&2
     echo "mutmut failed; see mutants.log" >&2
     exit 1
 fi
-.venv/bin/mutmut results --all true \
-    | .venv/bin/python scripts/mutation_table.py --equivalents tests/mutation_equivalents.md "${modules[@]}"
+table "${modules[@]}"

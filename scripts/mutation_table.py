@@ -11,6 +11,8 @@ A mutant that made the tests time out was detected (a loop that never ends), so 
 counts as killed, but the table shows how many: when most mutants time out, the
 harness is broken, not the code. Exit status 2 means mutmut left mutants of these
 modules unchecked, 3 that more than a tenth of a module's mutants timed out.
+With ``--unchecked`` it prints only the names of the modules' unchecked mutants, one a
+line: what an interrupted run has left to do.
 """
 
 from __future__ import annotations
@@ -148,11 +150,28 @@ def report(
     return "\n".join(lines), exit_status
 
 
+def unchecked_mutants(results: dict[str, str], modules: Sequence[str]) -> list[str]:
+    """The mutants of ``modules`` that mutmut has not checked yet, in name order."""
+    wanted = set(modules)
+    return sorted(
+        name
+        for name, status in results.items()
+        if status in UNCHECKED and module_of(name) in wanted
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--equivalents", type=Path, required=True)
+    parser.add_argument("--unchecked", action="store_true", help="list unchecked mutants")
     parser.add_argument("modules", nargs="+")
     args = parser.parse_args(argv)
+    if args.unchecked:
+        for name in unchecked_mutants(
+            read_results(sys.stdin), [module_name(m) for m in args.modules]
+        ):
+            print(name)
+        return 0
     equivalents = read_equivalents(args.equivalents.read_text(encoding="utf-8"))
     modules = [module_name(m) for m in args.modules]
     text, status = report(read_results(sys.stdin), equivalents, modules)

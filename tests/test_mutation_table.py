@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import fnmatch
 import importlib.util
+import io
 import re
 import sys
 import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 _SPEC = importlib.util.spec_from_file_location("mutation_table", ROOT / "scripts/mutation_table.py")
@@ -60,6 +65,28 @@ def test_unchecked_mutants_make_the_run_incomplete() -> None:
     text, status = report(read_results([f"    {W}.x_iso_utc__mutmut_1: not checked"]), set(), [W])
     assert status == 2
     assert text.splitlines()[-1] == "1 mutants were not checked: the run is incomplete"
+
+
+def test_a_resumed_run_is_given_only_the_unchecked_mutants_of_its_modules(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = [
+        f"    {W}.x_iso_utc__mutmut_2: not checked",
+        f"    {W}.x_iso_utc__mutmut_1: check was interrupted by user",
+        f"    {W}.x_iso_utc__mutmut_3: killed",
+        f"    {L}.x_recent__mutmut_1: not checked",
+        "    tap_emarsys_registrations.cli.x_main__mutmut_1: not checked",
+    ]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(lines) + "\n"))
+    assert (
+        table.main(["--equivalents", "unused.md", "--unchecked", "windows", "emarsys/token_ledger"])
+        == 0
+    )
+    assert capsys.readouterr().out.splitlines() == [
+        f"{L}.x_recent__mutmut_1",
+        f"{W}.x_iso_utc__mutmut_1",
+        f"{W}.x_iso_utc__mutmut_2",
+    ]
 
 
 def test_the_equivalents_file_gives_a_reason_for_each_mutant_of_a_core_module() -> None:
