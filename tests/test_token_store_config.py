@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from sandbox import Sandbox, SandboxConfig
+from tap_emarsys_registrations.emarsys import token_store_pg
 from tap_emarsys_registrations.settings.cache import parse_token_cache
 from tap_emarsys_registrations.settings.store_url import INSTALL_HINT
 from tests.conftest import run_tap, tap_config
@@ -112,8 +113,9 @@ def test_a_store_that_refuses_connections_falls_back_to_the_file_cache(
 
 
 def test_a_store_that_does_not_answer_times_out_and_falls_back(
-    sb: Sandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    sb: Sandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(token_store_pg, "CONNECT_TIMEOUT_SECONDS", 2)  # libpq's least
     with socket.socket() as silent:  # accepts connections (backlog), never answers
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
