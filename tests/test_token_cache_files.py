@@ -47,6 +47,21 @@ def test_a_key_files_the_token_by_secret_and_the_requests_by_client() -> None:
     assert len(KEY.token) == 64
 
 
+def test_the_files_a_0_2_0_run_wrote_are_read_so_an_upgrade_fetches_no_new_token(
+    tmp_path: Path,
+) -> None:
+    """The files as 0.2.0 wrote them for KEY: the key names must not change across releases."""
+    token_key = "2b6c192975975f1cdcbb30e13b83ae9eb07ddf14c5b6732e612919279971630c"
+    tokens = {token_key: {"access_token": "t1", "expires_at": T0 + 3600.0, "lifetime": 3600.0}}
+    (tmp_path / TOKENS_FILE).write_text(json.dumps({"version": 1, "tokens": tokens}))
+    requests = {"version": 1, "requests": {f"client {URL}": [T0 - 60.0]}}
+    (tmp_path / REQUESTS_FILE).write_text(json.dumps(requests))
+    cache = FileTokenCache(tmp_path)
+    with cache.locked():
+        assert cache.load(KEY) == CachedToken("t1", expires_at=T0 + 3600.0, lifetime=3600.0)
+        assert cache.request_times(KEY) == [T0 - 60.0]
+
+
 def test_a_token_is_not_shown_in_its_repr() -> None:
     token = CachedToken("the-access-token", expires_at=T0, lifetime=3600.0)
     assert repr(token) == f"CachedToken(expires_at={T0}, lifetime=3600.0)"
