@@ -50,7 +50,8 @@ done
 [ -x .venv/bin/mutmut ] || scripts/bootstrap.sh
 table() {
     .venv/bin/mutmut results --all true \
-        | .venv/bin/python scripts/mutation_table.py --equivalents tests/mutation_equivalents.md "$@"
+        | .venv/bin/python scripts/mutation_table.py --equivalents tests/mutation_equivalents.md \
+            --meta mutants "$@"
 }
 if $resume && [ -d mutants ]; then
     # mutmut re-runs every mutant a pattern names, so name the unchecked ones instead

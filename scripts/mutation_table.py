@@ -9,8 +9,14 @@ and the listed mutants that did not survive (stale lines to remove).
 
 A mutant that made the tests time out was detected (a loop that never ends), so it
 counts as killed, but the table shows how many: when most mutants time out, the
-harness is broken, not the code. Exit status 2 means mutmut left mutants of these
-modules unchecked, 3 that more than a tenth of a module's mutants timed out.
+harness is broken, not the code. mutmut also says "timeout" for a mutant whose tests
+could not even be collected (its harness raised and the child exited with 255): the
+SDK's suite, tests/test_core.py, discovers the streams when it is imported, so a
+mutant that breaks discovery breaks collection. Given ``--meta`` (mutmut's folder of
+results) the table tells those apart and counts them as killed, not as timeouts.
+Exit status 2 means mutmut left mutants of these modules unchecked, 3 that more than
+a tenth of a module's mutants timed out or that most could not have their tests
+collected: either way the harness, not the code, is the likely cause.
 With ``--unchecked`` it prints only the names of the modules' unchecked mutants, one a
 line: what an interrupted run has left to do.
 """
@@ -18,6 +24,7 @@ line: what an interrupted run has left to do.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from collections import Counter
@@ -29,7 +36,10 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
 PACKAGE = "tap_emarsys_registrations"
-KILLED = {"killed", "timeout", "caught by type check"}
+NOT_COLLECTED = "tests not collected"
+KILLED = {"killed", "timeout", NOT_COLLECTED, "caught by type check"}
+# The exit status of mutmut's child when running the tests raised: os._exit(-1).
+_HARNESS_RAISED = 255
 UNCHECKED = {"not checked", "skipped", "check was interrupted by user"}
 _RESULT = re.compile(r"^\s+(?P<name>\S+__mutmut_\d+): (?P<status>.+?)\s*$")
 _EQUIVALENT = re.compile(r"^- `(?P<name>\S+__mutmut_\d+)`: \S")
@@ -49,6 +59,25 @@ def module_name(path: str) -> str:
 def read_results(lines: Iterable[str]) -> dict[str, str]:
     """Mutant name to status, from mutmut's result lines."""
     return {m["name"]: m["status"] for line in lines if (m := _RESULT.match(line))}
+
+
+def read_exit_codes(folder: Path) -> dict[str, int]:
+    """Mutant name to the exit status of its tests, from mutmut's ``*.meta`` files."""
+    codes: dict[str, int] = {}
+    for meta in sorted(folder.rglob("*.meta")):
+        by_key = json.loads(meta.read_text(encoding="utf-8")).get("exit_code_by_key", {})
+        codes.update({name: code for name, code in by_key.items() if isinstance(code, int)})
+    return codes
+
+
+def tell_collection_apart(results: dict[str, str], exit_codes: dict[str, int]) -> dict[str, str]:
+    """The results, with a "timeout" whose tests could not be collected called so."""
+    return {
+        name: NOT_COLLECTED
+        if status == "timeout" and exit_codes.get(name) == _HARNESS_RAISED
+        else status
+        for name, status in results.items()
+    }
 
 
 def read_equivalents(text: str) -> set[str]:
@@ -77,6 +106,10 @@ class Score:
         return self.statuses["timeout"]
 
     @property
+    def not_collected(self) -> int:
+        return self.statuses[NOT_COLLECTED]
+
+    @property
     def unchecked(self) -> int:
         return sum(n for status, n in self.statuses.items() if status in UNCHECKED)
 
@@ -95,6 +128,7 @@ class Score:
             str(self.killed),
             str(self.survived),
             str(self.timeouts),
+            str(self.not_collected),
             self.percent(self.killed, self.mutants),
             str(self.equivalent),
             self.percent(self.killed, self.mutants - self.equivalent),
@@ -103,9 +137,9 @@ class Score:
 
 
 HEADER = (
-    "| module | mutants | killed | survived | of the killed, timed out | score | equivalent "
-    "| score over non-equivalent |\n"
-    "|---|---|---|---|---|---|---|---|"
+    "| module | mutants | killed | survived | of the killed, timed out "
+    "| of the killed, tests not collected | score | equivalent | score over non-equivalent |\n"
+    "|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -147,6 +181,10 @@ def report(
     if slow:
         lines += ["", f"More than a tenth of the mutants timed out in {', '.join(slow)}"]
         exit_status = exit_status or 3
+    uncollected = [s.module for s in scores.values() if s.not_collected * 2 > s.mutants]
+    if uncollected:
+        lines += ["", f"Most mutants' tests were not collected in {', '.join(uncollected)}"]
+        exit_status = exit_status or 3
     return "\n".join(lines), exit_status
 
 
@@ -164,6 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--equivalents", type=Path, required=True)
     parser.add_argument("--unchecked", action="store_true", help="list unchecked mutants")
+    parser.add_argument("--meta", type=Path, help="mutmut's results folder, for exit codes")
     parser.add_argument("modules", nargs="+")
     args = parser.parse_args(argv)
     if args.unchecked:
@@ -174,7 +213,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     equivalents = read_equivalents(args.equivalents.read_text(encoding="utf-8"))
     modules = [module_name(m) for m in args.modules]
-    text, status = report(read_results(sys.stdin), equivalents, modules)
+    results = read_results(sys.stdin)
+    if args.meta is not None:
+        results = tell_collection_apart(results, read_exit_codes(args.meta))
+    text, status = report(results, equivalents, modules)
     print(text)
     return status
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import importlib.util
 import io
+import json
 import re
 import sys
 import tomllib
@@ -51,14 +52,49 @@ def test_the_table_counts_killed_survived_and_equivalent_per_module() -> None:
     )
     assert status == 3, "one of windows' five mutants timed out"
     lines = text.splitlines()
-    assert lines[2] == "| `windows.py` | 5 | 3 | 2 | 1 | 60% | 1 | 75% |"
-    assert lines[3] == "| `emarsys/token_ledger.py` | 2 | 1 | 1 | 0 | 50% | 0 | 50% |"
+    assert lines[2] == "| `windows.py` | 5 | 3 | 2 | 1 | 0 | 60% | 1 | 75% |"
+    assert lines[3] == "| `emarsys/token_ledger.py` | 2 | 1 | 1 | 0 | 0 | 50% | 0 | 50% |"
     assert lines[-1] == f"More than a tenth of the mutants timed out in {W}"
     assert f"  {W}.xǁWindowǁ__post_init____mutmut_1: no tests" in lines
     assert f"  {L}.x_recent__mutmut_2: survived" in lines
     assert f"  {W}.x_iso_utc__mutmut_1" in lines
     assert f"  {L}.x_gone__mutmut_9" in lines
     assert not any("cli" in line for line in lines)
+
+
+def test_a_timeout_whose_tests_could_not_be_collected_is_a_kill_but_not_a_timeout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # mutmut's results folder: one .meta file per module, exit codes by mutant; 255 is
+    # its child exiting with -1 because running the tests raised, 152 is SIGXCPU.
+    meta = tmp_path / "tap_emarsys_registrations/windows.py.meta"
+    meta.parent.mkdir(parents=True)
+    codes = {f"{W}.x_iso_utc__mutmut_{n}": code for n, code in [(1, 255), (2, 152), (3, 1)]}
+    meta.write_text(json.dumps({"exit_code_by_key": codes | {f"{W}.x_f__mutmut_1": None}}))
+    lines = [f"    {W}.x_iso_utc__mutmut_{n}: {s}" for n, s in [(1, "timeout"), (2, "timeout")]]
+    lines += [f"    {W}.x_iso_utc__mutmut_3: killed", f"    {W}.x_iso_utc__mutmut_4: timeout"]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(lines) + "\n"))
+    equivalents = tmp_path / "equivalents.md"
+    equivalents.write_text("")
+
+    status = table.main(["--equivalents", str(equivalents), "--meta", str(tmp_path), "windows"])
+
+    # Of the four, two timed out (152, and 4 whose code is unknown) and one was not
+    # collected: all four are killed, and two of four timing out is over a tenth.
+    assert status == 3
+    out = capsys.readouterr().out.splitlines()
+    assert out[2] == "| `windows.py` | 4 | 4 | 0 | 2 | 1 | 100% | 0 | 100% |"
+    assert table.read_exit_codes(tmp_path) == codes
+    # A mutant whose tests were not collected is no sign of a slow harness; most of a
+    # module's mutants failing collection is a sign of a broken one.
+    one_of_two = {f"{W}.x_iso_utc__mutmut_1": "timeout", f"{W}.x_iso_utc__mutmut_3": "killed"}
+    assert report(table.tell_collection_apart(one_of_two, codes), set(), [W])[1] == 0
+    alone = {f"{W}.x_iso_utc__mutmut_1": "timeout"}
+    text, status = report(table.tell_collection_apart(alone, codes), set(), [W])
+    assert (status, text.splitlines()[-1]) == (
+        3,
+        f"Most mutants' tests were not collected in {W}",
+    )
 
 
 def test_unchecked_mutants_make_the_run_incomplete() -> None:
